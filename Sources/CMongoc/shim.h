@@ -1,0 +1,2 @@
+#include <bson/bson.h>
+#include <mongoc/mongoc.h>

@@ -1,0 +1,145 @@
+import BSON
+import CMongoc
+import Logging
+import NIOPosix
+
+/// libmongoc logs to stderr by default; route it through swift-log instead.
+private let mongocLogger = Logger(label: "mongoc")
+
+private let mongocInitialized: Void = {
+    mongoc_init()
+    mongoc_log_set_handler(
+        { level, domain, message, _ in
+            let text = message.map { String(cString: $0) } ?? ""
+            let source = domain.map { String(cString: $0) } ?? "mongoc"
+            switch level {
+            case MONGOC_LOG_LEVEL_ERROR, MONGOC_LOG_LEVEL_CRITICAL:
+                mongocLogger.error("\(text)", metadata: ["domain": "\(source)"])
+            case MONGOC_LOG_LEVEL_WARNING:
+                mongocLogger.warning("\(text)", metadata: ["domain": "\(source)"])
+            case MONGOC_LOG_LEVEL_MESSAGE, MONGOC_LOG_LEVEL_INFO:
+                mongocLogger.info("\(text)", metadata: ["domain": "\(source)"])
+            default:
+                break
+            }
+        }, nil)
+}()
+
+/// libmongoc documents `mongoc_client_pool_t` as thread-safe; clients popped from
+/// it are used by one thread at a time and pushed back.
+final class ClientPool: @unchecked Sendable {
+    let pointer: OpaquePointer
+
+    init(uri: String, maxSize: Int) throws {
+        _ = mongocInitialized
+        var error = bson_error_t()
+        guard let parsed = mongoc_uri_new_with_error(uri, &error) else { throw makeError(error) }
+        defer { mongoc_uri_destroy(parsed) }
+        // A missing server should surface as an error in seconds, not after libmongoc's 30 s default.
+        if mongoc_uri_get_option_as_int32(parsed, "serverSelectionTimeoutMS", 0) == 0 {
+            mongoc_uri_set_option_as_int32(parsed, "serverSelectionTimeoutMS", 5000)
+        }
+        guard let pool = mongoc_client_pool_new(parsed) else {
+            throw MongoError.client(domain: 0, code: 0, message: "could not create a client pool for the URI")
+        }
+        mongoc_client_pool_set_error_api(pool, 2)
+        mongoc_client_pool_max_size(pool, UInt32(maxSize))
+        mongoc_client_pool_set_appname(pool, "switchboard")
+        pointer = pool
+    }
+
+    func pop() -> OpaquePointer { mongoc_client_pool_pop(pointer) }
+    func push(_ client: OpaquePointer) { mongoc_client_pool_push(pointer, client) }
+
+    deinit { mongoc_client_pool_destroy(pointer) }
+}
+
+/// A connection pool to one MongoDB deployment. Every libmongoc call runs on the
+/// client's own threads, never on the caller's event loop.
+public final class MongoClient: Sendable {
+    let pool: ClientPool
+    let threads: NIOThreadPool
+    public let logger: Logger
+
+    /// - Parameters:
+    ///   - uri: a `mongodb://` connection string.
+    ///   - threads: how many blocking calls may run at once. The pool holds more
+    ///     clients than that, so open cursors and GridFS streams do not starve it.
+    public init(uri: String, threads: Int = 8, logger: Logger = Logger(label: "mongo")) throws {
+        pool = try ClientPool(uri: uri, maxSize: threads * 4)
+        self.threads = NIOThreadPool(numberOfThreads: threads)
+        self.threads.start()
+        self.logger = logger
+    }
+
+    public func database(_ name: String) -> MongoDatabase { MongoDatabase(client: self, name: name) }
+
+    /// Round trip to the server: what readiness checks call.
+    public func ping() async throws {
+        _ = try await database("admin").runCommand(["ping": 1])
+    }
+
+    /// Stops the threads; the pool itself is freed with the last reference.
+    public func close() async throws {
+        try await threads.shutdownGracefully()
+    }
+
+    /// Runs `body` on one of the client's threads with a client from the pool.
+    func withClient<T: Sendable>(_ body: @escaping @Sendable (OpaquePointer) throws -> T) async throws -> T {
+        let pool = self.pool
+        return try await threads.runIfActive {
+            let client = pool.pop()
+            defer { pool.push(client) }
+            return try body(client)
+        }
+    }
+
+    /// Runs `body` with one collection handle on one of the client's threads.
+    func withCollection<T: Sendable>(
+        _ database: String, _ collection: String, _ body: @escaping @Sendable (OpaquePointer) throws -> T
+    ) async throws -> T {
+        try await withClient { client in
+            guard let handle = mongoc_client_get_collection(client, database, collection) else {
+                throw MongoError.client(domain: 0, code: 0, message: "no collection handle for \(database).\(collection)")
+            }
+            defer { mongoc_collection_destroy(handle) }
+            return try body(handle)
+        }
+    }
+}
+
+public struct MongoDatabase: Sendable {
+    public let client: MongoClient
+    public let name: String
+
+    public func collection<T: Codable & Sendable>(_ name: String, of type: T.Type = T.self) -> MongoCollection<T> {
+        MongoCollection(client: client, database: self.name, name: name)
+    }
+
+    public func gridFS(bucket: String = "fs") -> GridFSBucket {
+        GridFSBucket(client: client, database: name, bucket: bucket)
+    }
+
+    /// Runs a database command (a write command, so it goes to the primary) and returns the reply.
+    public func runCommand(_ command: BSONDocument) async throws -> BSONDocument {
+        let name = self.name
+        return try await client.withClient { client in
+            guard let db = mongoc_client_get_database(client, name) else {
+                throw MongoError.client(domain: 0, code: 0, message: "no database handle for \(name)")
+            }
+            defer { mongoc_database_destroy(db) }
+            var error = bson_error_t()
+            var ok = false
+            let reply = try withReply { reply in
+                ok = try withBSON(command) { mongoc_database_write_command_with_opts(db, $0, nil, reply, &error) }
+            }
+            guard ok else { throw makeError(error) }
+            return reply
+        }
+    }
+
+    /// Drops the database and everything in it.
+    public func drop() async throws {
+        _ = try await runCommand(["dropDatabase": 1])
+    }
+}

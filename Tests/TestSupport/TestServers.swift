@@ -1,0 +1,51 @@
+import Foundation
+
+/// Where the integration tests find the real servers. `scripts/test` starts them
+/// and sets these variables; the defaults are the ports it uses.
+public enum TestServers {
+    static let env = ProcessInfo.processInfo.environment
+
+    public static var mongoURI: String { env["SWITCHBOARD_TEST_MONGO_URI"] ?? "mongodb://127.0.0.1:27117/" }
+    public static var redisPort: Int { port("SWITCHBOARD_TEST_REDIS_PORT", 6479) }
+    public static var amqpPort: Int { port("SWITCHBOARD_TEST_AMQP_PORT", 5772) }
+
+    /// Servers that fault tests kill and restart, so the other tests keep theirs.
+    public static var faultRedis: (name: String, port: Int) {
+        (env["SWITCHBOARD_TEST_FAULT_REDIS_NAME"] ?? "test-redis-faults", port("SWITCHBOARD_TEST_FAULT_REDIS_PORT", 6480))
+    }
+    public static var faultAMQP: (name: String, port: Int) {
+        (env["SWITCHBOARD_TEST_FAULT_AMQP_NAME"] ?? "test-rabbitmq-faults", port("SWITCHBOARD_TEST_FAULT_AMQP_PORT", 5774))
+    }
+
+    private static func port(_ name: String, _ fallback: Int) -> Int {
+        guard let raw = env[name] else { return fallback }
+        guard let port = Int(raw) else { fatalError("\(name)=\(raw) is not a port number") }
+        return port
+    }
+
+    /// A name no other test run uses, for databases, queues and keys.
+    public static func uniqueName(_ prefix: String) -> String {
+        "\(prefix)_\(UInt32.random(in: 0...UInt32.max))"
+    }
+
+    /// Runs `scripts/servers ARGS` (start, stop, kill, restart a named server) and waits for it.
+    public static func servers(_ arguments: String...) throws {
+        let script = URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("scripts/servers")
+        let process = Process()
+        process.executableURL = script
+        process.arguments = arguments
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw ServerControlError(arguments: arguments, status: process.terminationStatus)
+        }
+    }
+}
+
+public struct ServerControlError: Error, CustomStringConvertible {
+    public let arguments: [String]
+    public let status: Int32
+    public var description: String { "scripts/servers \(arguments.joined(separator: " ")) exited \(status)" }
+}

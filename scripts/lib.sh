@@ -1,0 +1,26 @@
+# Shared by the scripts in this folder: paths, ports and helpers. Sourced, not run.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# Everything the scripts start lives under here: data, logs, pid files.
+STATE=${SWITCHBOARD_STATE:-$ROOT/.run}
+VENV=${SWITCHBOARD_VENV:-$ROOT/.venv}
+RABBIT_BIN=/usr/lib/rabbitmq/bin
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# port_open PORT: true when something accepts TCP connections on 127.0.0.1:PORT.
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# wait_port PORT SECONDS NAME
+wait_port() {
+  local port=$1 secs=$2 name=$3 i
+  for ((i = 0; i < secs * 10; i++)); do
+    port_open "$port" && return 0
+    sleep 0.1
+  done
+  die "$name did not listen on 127.0.0.1:$port within ${secs}s (logs: $STATE/$name)"
+}
+
+pid_alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
