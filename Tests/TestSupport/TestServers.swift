@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Where the integration tests find the real servers. `scripts/test` starts them
 /// and sets these variables; the defaults are the ports it uses.
@@ -29,17 +32,33 @@ public enum TestServers {
     }
 
     /// Runs `scripts/servers ARGS` (start, stop, kill, restart a named server) and waits for it.
-    public static func servers(_ arguments: String...) throws {
+    public static func servers(_ arguments: String...) async throws {
         let script = URL(fileURLWithPath: #filePath)
             .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("scripts/servers")
-        let process = Process()
-        process.executableURL = script
-        process.arguments = arguments
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw ServerControlError(arguments: arguments, status: process.terminationStatus)
+            .appendingPathComponent("scripts/servers").path
+        let status = try await run([script] + arguments)
+        guard status == 0 else { throw ServerControlError(arguments: arguments, status: status) }
+    }
+
+    /// posix_spawn and waitpid on a thread of their own (Foundation's Process can hang
+    /// waiting for a child that started a daemon of its own).
+    static func run(_ argv: [String]) async throws -> Int32 {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Int32, any Error>) in
+            let thread = Thread {
+                var pid = pid_t()
+                var cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
+                defer { cArgs.forEach { free($0) } }
+                let rc = posix_spawn(&pid, argv[0], nil, nil, &cArgs, environ)
+                guard rc == 0 else {
+                    continuation.resume(throwing: ServerControlError(arguments: argv, status: rc))
+                    return
+                }
+                var status: Int32 = 0
+                while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+                // WEXITSTATUS: the exit code sits in the second byte.
+                continuation.resume(returning: (status >> 8) & 0xFF)
+            }
+            thread.start()
         }
     }
 }
