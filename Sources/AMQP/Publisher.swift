@@ -1,0 +1,173 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// Publishes with publisher confirms on a connection and thread of its own.
+///
+/// `publish` returns once the broker has confirmed the message (basic.ack), so a
+/// returned publish of a persistent message to a durable queue survives a broker
+/// crash. Many concurrent `publish` calls are pipelined: they are all sent, and the
+/// confirms are matched as they arrive. If the connection breaks, the publisher
+/// reconnects with backoff, declares its topology again and re-sends every message
+/// not yet confirmed — so a message may reach consumers twice, never zero times.
+public final class Publisher: Sendable {
+    struct Pending {
+        let message: AMQPMessage
+        let continuation: CheckedContinuation<Void, any Error>
+    }
+
+    struct Shared {
+        var queued: [Pending] = []
+        var stopping = false
+        var connected = false
+    }
+
+    private let shared = Mutex(Shared())
+    private let wake = WakeSignal()
+    private let done = Atomic<Bool>(false)
+    let config: AMQPConfiguration
+    let topology: Topology
+    let maxInFlight: Int
+    let logger: Logger
+
+    public init(config: AMQPConfiguration, topology: Topology = Topology(), maxInFlight: Int = 1000,
+                logger: Logger = Logger(label: "amqp.publisher")) {
+        self.config = config
+        self.topology = topology
+        self.maxInFlight = maxInFlight
+        self.logger = logger
+        let thread = Thread { [self] in run() }
+        thread.name = "amqp-publisher"
+        thread.start()
+    }
+
+    /// Whether the publisher has a working connection right now (for readiness checks).
+    public var isConnected: Bool { shared.withLock { $0.connected } }
+
+    /// Sends `message` and returns when the broker has confirmed it. Throws `AMQPError.nacked`
+    /// if the broker refused it, `AMQPError.closed` if the publisher closed first.
+    public func publish(_ message: AMQPMessage) async throws {
+        // The broker closes the channel for an unknown exchange, and a re-send would fail the
+        // same way forever: only exchanges this publisher declared (or the default one) are allowed.
+        guard message.exchange.isEmpty || topology.exchanges.contains(where: { $0.name == message.exchange }) else {
+            throw AMQPError.refused("exchange \"\(message.exchange)\" is not in this publisher's topology")
+        }
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let accepted = shared.withLock { shared in
+                guard !shared.stopping else { return false }
+                shared.queued.append(Pending(message: message, continuation: continuation))
+                return true
+            }
+            if accepted { wake.signal() } else { continuation.resume(throwing: AMQPError.closed) }
+        }
+    }
+
+    /// Stops after the messages already handed over are confirmed or `timeout` passes;
+    /// whatever is still unconfirmed then fails with `AMQPError.closed`.
+    public func close(timeout: Duration = .seconds(10)) async {
+        shared.withLock { $0.stopping = true }
+        wake.signal()
+        let deadline = ContinuousClock.now + timeout
+        while !done.load(ordering: .acquiring), ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        // Past the deadline the thread stops at its next turn and fails what it still holds.
+        done.store(true, ordering: .releasing)
+        wake.signal()
+    }
+
+    // MARK: the connection thread
+
+    private func run() {
+        var connection: AMQPConnection?
+        var unconfirmed: [(tag: UInt64, pending: Pending)] = []
+        var resend: [Pending] = []
+        var nextTag: UInt64 = 1
+        var backoff = Backoff(max: config.maxBackoffSeconds)
+
+        func dropConnection(_ error: any Error) {
+            logger.warning("AMQP publisher connection lost", metadata: ["error": "\(error)", "unconfirmed": "\(unconfirmed.count)"])
+            connection = nil
+            shared.withLock { $0.connected = false }
+            // Everything not confirmed goes out again, in its original order, on the next connection.
+            resend = unconfirmed.map(\.pending) + resend
+            unconfirmed.removeAll()
+        }
+
+        func settle(_ confirm: AMQPConnection.Confirm) {
+            let (tag, multiple, ok): (UInt64, Bool, Bool) =
+                switch confirm {
+                case .ack(let t, let m): (t, m, true)
+                case .nack(let t, let m): (t, m, false)
+                }
+            let matches = { (entry: (tag: UInt64, pending: Pending)) in multiple ? entry.tag <= tag : entry.tag == tag }
+            for entry in unconfirmed where matches(entry) {
+                if ok { entry.pending.continuation.resume() } else { entry.pending.continuation.resume(throwing: AMQPError.nacked) }
+            }
+            unconfirmed.removeAll(where: matches)
+        }
+
+        while !done.load(ordering: .acquiring) {
+            let stopping = shared.withLock { $0.stopping }
+            if stopping, resend.isEmpty, unconfirmed.isEmpty, shared.withLock({ $0.queued.isEmpty }) { break }
+
+            if connection == nil {
+                do {
+                    let c = try AMQPConnection(config)
+                    try c.declare(topology)
+                    try c.enableConfirms()
+                    connection = c
+                    nextTag = 1
+                    backoff.reset()
+                    shared.withLock { $0.connected = true }
+                    logger.info("AMQP publisher connected", metadata: ["resending": "\(resend.count)"])
+                } catch {
+                    logger.debug("AMQP publisher cannot connect", metadata: ["error": "\(error)"])
+                    wake.wait(socket: -1, timeoutMs: Int32(backoff.next() * 1000))
+                    continue
+                }
+            }
+            guard let c = connection else { continue }
+
+            do {
+                // Send what fits in the window: re-sends first, then new messages.
+                if resend.count < maxInFlight {
+                    let room = maxInFlight - unconfirmed.count - resend.count
+                    if room > 0 {
+                        resend += shared.withLock { shared in
+                            let taken = Array(shared.queued.prefix(room))
+                            shared.queued.removeFirst(taken.count)
+                            return taken
+                        }
+                    }
+                }
+                while !resend.isEmpty, unconfirmed.count < maxInFlight {
+                    let next = resend[0]
+                    try c.publish(next.message)
+                    resend.removeFirst()
+                    unconfirmed.append((nextTag, next))
+                    nextTag += 1
+                }
+                for confirm in try c.readConfirms() { settle(confirm) }
+                if !c.hasBufferedInput {
+                    let haveWork = !resend.isEmpty && unconfirmed.count < maxInFlight
+                    if !haveWork {
+                        wake.wait(socket: c.fileDescriptor, timeoutMs: Int32(config.heartbeatSeconds * 500))
+                    }
+                }
+                for confirm in try c.readConfirms() { settle(confirm) }
+            } catch {
+                dropConnection(error)
+            }
+        }
+
+        connection?.closeGracefully()
+        shared.withLock { $0.connected = false }
+        let leftover = unconfirmed.map(\.pending) + resend + shared.withLock { shared in
+            defer { shared.queued.removeAll() }
+            return shared.queued
+        }
+        leftover.forEach { $0.continuation.resume(throwing: AMQPError.closed) }
+        done.store(true, ordering: .releasing)
+    }
+}
