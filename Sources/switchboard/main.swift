@@ -1,1 +1,43 @@
-print("switchboard")
+import AMQP
+import ArgumentParser
+import Foundation
+import Mongo
+import Redis
+import ServiceKit
+
+@main
+struct Switchboard: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Switchboard: a real-time chat backend.",
+        subcommands: [Check.self])
+}
+
+/// Connects to every backing server with the same clients and configuration the
+/// services use, and reports each one: `scripts/up` runs it to prove the stack works.
+struct Check: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Check that MongoDB, Redis and RabbitMQ answer.")
+
+    func run() async throws {
+        let config = try ServiceConfiguration.load(service: "switchboard", defaultPort: 3000)
+        let mongo = try MongoClient(uri: config.mongoURI, threads: 1)
+        let redis = RedisClient(host: config.redisHost, port: config.redisPort, connections: 1)
+        let checks: [(String, () async throws -> Void)] = [
+            ("mongo", { try await mongo.ping() }),
+            ("redis", { try await redis.ping() }),
+            ("rabbitmq", { try await AMQPAdmin(config: config.amqp).waitUntilReachable(timeout: .seconds(1)) }),
+        ]
+        var failed = false
+        for (name, probe) in checks {
+            do {
+                try await probe()
+                print("\(name): up")
+            } catch {
+                failed = true
+                print("\(name): down (\(error))")
+            }
+        }
+        try await mongo.close()
+        try await redis.close()
+        if failed { throw ExitCode.failure }
+    }
+}

@@ -1,0 +1,43 @@
+import AMQP
+import Logging
+
+/// What every service reads from its environment. Defaults suit a local run
+/// (`scripts/up`); each is documented in the README's configuration table.
+public struct ServiceConfiguration: Sendable {
+    /// `SWITCHBOARD_HOST` (default 127.0.0.1) and `<SERVICE>_PORT` (the service's own default).
+    public var host: String
+    public var port: Int
+    /// `MONGO_URI` (default mongodb://127.0.0.1:27017/) and `MONGO_DATABASE` (default `<service>DB`).
+    public var mongoURI: String
+    public var mongoDatabase: String
+    /// `REDIS_HOST` (127.0.0.1), `REDIS_PORT` (6379).
+    public var redisHost: String
+    public var redisPort: Int
+    /// `AMQP_HOST` (127.0.0.1), `AMQP_PORT` (5672), `AMQP_USER` (guest), `AMQP_PASSWORD` (guest),
+    /// `AMQP_VHOST` (/), `AMQP_HEARTBEAT_SECONDS` (10).
+    public var amqp: AMQPConfiguration
+    /// `LOG_LEVEL` (info) and `LOG_FORMAT` (json | text, default json).
+    public var logLevel: Logger.Level
+    public var logFormat: LogFormat
+
+    public static func load(service: String, defaultPort: Int, from env: Environment = Environment()) throws -> ServiceConfiguration {
+        let level = try env.oneOf("LOG_LEVEL", Logger.Level.allCases.map(\.rawValue), default: "info")
+        let format = try env.oneOf("LOG_FORMAT", ["json", "text"], default: "json")
+        return ServiceConfiguration(
+            host: env.string("SWITCHBOARD_HOST", default: "127.0.0.1"),
+            port: try env.port("\(service.uppercased())_PORT", default: defaultPort),
+            mongoURI: try env.url("MONGO_URI", default: "mongodb://127.0.0.1:27017/", schemes: ["mongodb", "mongodb+srv"]),
+            mongoDatabase: env.string("MONGO_DATABASE", default: "\(service)DB"),
+            redisHost: env.string("REDIS_HOST", default: "127.0.0.1"),
+            redisPort: try env.port("REDIS_PORT", default: 6379),
+            amqp: AMQPConfiguration(
+                host: env.string("AMQP_HOST", default: "127.0.0.1"),
+                port: try env.port("AMQP_PORT", default: 5672),
+                user: env.string("AMQP_USER", default: "guest"),
+                password: env.string("AMQP_PASSWORD", default: "guest"),
+                virtualHost: env.string("AMQP_VHOST", default: "/"),
+                heartbeatSeconds: try env.int("AMQP_HEARTBEAT_SECONDS", default: 10, in: 0...600)),
+            logLevel: Logger.Level(rawValue: level) ?? .info,
+            logFormat: format == "text" ? .text : .json)
+    }
+}

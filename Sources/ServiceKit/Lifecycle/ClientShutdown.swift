@@ -1,0 +1,19 @@
+import ServiceLifecycle
+
+/// Closes a client (Mongo, Redis, AMQP) when the service group shuts down gracefully
+/// (SIGTERM or SIGINT under `Application.runService()`), after the HTTP server that
+/// uses it has stopped taking requests: list it after the server in the group.
+public struct ClientShutdown: Service {
+    public let name: String
+    let close: @Sendable () async -> Void
+
+    public init(_ name: String, close: @escaping @Sendable () async -> Void) {
+        self.name = name
+        self.close = close
+    }
+
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await close()
+    }
+}

@@ -1,0 +1,162 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Mongo
+import Redis
+import ServiceKit
+import Testing
+
+struct ErrorBody: Decodable {
+    struct Detail: Decodable {
+        let code: String
+        let requestId: String
+    }
+    let message: String
+    let error: Detail
+}
+
+private func testRouter(checks: [ReadinessCheck] = []) -> Router<ServiceRequestContext> {
+    let router = makeServiceRouter(checks: checks)
+    router.get("/conflict") { _, _ -> String in throw APIError.conflict("Email already registered", code: "email_taken") }
+    router.get("/boom") { _, _ -> String in throw CocoaError(.fileNoSuchFile, userInfo: ["path": "/secret/place"]) }
+    router.get("/mongo-down") { _, _ -> String in throw MongoError.unavailable(message: "no server") }
+    router.get("/limited") { _, _ -> String in throw APIError.tooManyRequests(retryAfterSeconds: 7) }
+    router.get("/duplicate") { _, _ -> String in throw MongoError.duplicateKey(message: "E11000 email_1") }
+    router.post("/echo") { request, context -> String in
+        struct In: Decodable { let n: Int }
+        return String(try await request.decode(as: In.self, context: context).n)
+    }
+    router.get("/id") { _, context in context.requestId }
+    return router
+}
+
+@Suite struct ServiceRouterTests {
+    @Test func requestIdIsGeneratedPassedOnOrReplaced() async throws {
+        let app = Application(router: testRouter())
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/id", method: .get) { response in
+                let id = try #require(response.headers[.requestId])
+                #expect(UUID(uuidString: id) != nil)
+                #expect(String(buffer: response.body) == id, "the handler sees the same id")
+            }
+            try await client.execute(uri: "/id", method: .get, headers: [.requestId: "abc-123_x.y"]) { response in
+                #expect(response.headers[.requestId] == "abc-123_x.y")
+            }
+            // Ids that could forge log lines or bloat them are replaced.
+            for bad in ["has space", "new\\nline", String(repeating: "a", count: 129), "{\"$ne\":1}"] {
+                try await client.execute(uri: "/id", method: .get, headers: [.requestId: bad]) { response in
+                    let id = try #require(response.headers[.requestId])
+                    #expect(id != bad && UUID(uuidString: id) != nil)
+                }
+            }
+        }
+    }
+
+    @Test func errorsHaveTheDesignBodyAndTheRightStatus() async throws {
+        let app = Application(router: testRouter())
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/conflict", method: .get, headers: [.requestId: "r1"]) { response in
+                #expect(response.status == .conflict)
+                #expect(response.headers[.contentType]?.hasPrefix("application/json") == true)
+                let body = try JSONDecoder().decode(ErrorBody.self, from: Data(buffer: response.body))
+                #expect(body.message == "Email already registered")
+                #expect(body.error.code == "email_taken" && body.error.requestId == "r1")
+            }
+            try await client.execute(uri: "/boom", method: .get) { response in
+                #expect(response.status == .internalServerError)
+                let text = String(buffer: response.body)
+                #expect(!text.contains("/secret/place"), "internal details stay in the log")
+                let decoded = try JSONDecoder().decode(ErrorBody.self, from: Data(buffer: response.body))
+                #expect(decoded.error.code == "internal")
+            }
+            try await client.execute(uri: "/mongo-down", method: .get) { response in
+                #expect(response.status == .serviceUnavailable)
+            }
+            try await client.execute(uri: "/duplicate", method: .get) { response in
+                #expect(response.status == .conflict)
+            }
+            try await client.execute(uri: "/limited", method: .get) { response in
+                #expect(response.status == .tooManyRequests)
+                #expect(response.headers[.retryAfter] == "7")
+            }
+            try await client.execute(uri: "/nowhere", method: .get) { response in
+                #expect(response.status == .notFound)
+                let decoded = try JSONDecoder().decode(ErrorBody.self, from: Data(buffer: response.body))
+                #expect(decoded.error.code == "not_found")
+            }
+        }
+    }
+
+    @Test func badBodiesAreClientErrors() async throws {
+        let app = Application(router: testRouter())
+        try await app.test(.router) { client in
+            let json: HTTPFields = [.contentType: "application/json"]
+            try await client.execute(uri: "/echo", method: .post, headers: json, body: ByteBuffer(string: #"{"n": 5}"#)) { response in
+                #expect(response.status == .ok && String(buffer: response.body) == "5")
+            }
+            for bad in [#"{"n": "5"}"#, #"{"m": 5}"#, #"{"n": {"$gt": 1}}"#, "not json", ""] {
+                try await client.execute(uri: "/echo", method: .post, headers: json, body: ByteBuffer(string: bad)) { response in
+                    #expect(response.status == .badRequest, "\(bad)")
+                    let decoded = try JSONDecoder().decode(ErrorBody.self, from: Data(buffer: response.body))
+                    #expect(decoded.error.requestId.isEmpty == false)
+                }
+            }
+            let huge = ByteBuffer(string: #"{"n": 1, "pad": ""# + String(repeating: "x", count: 3 * 1024 * 1024) + #""}"#)
+            try await client.execute(uri: "/echo", method: .post, headers: json, body: huge) { response in
+                #expect(response.status == .contentTooLarge)
+                let decoded = try JSONDecoder().decode(ErrorBody.self, from: Data(buffer: response.body))
+                #expect(decoded.error.code == "payload_too_large")
+            }
+        }
+    }
+}
+
+@Suite struct HealthTests {
+    @Test func healthAnswersWithoutDependencies() async throws {
+        let app = Application(router: testRouter(checks: [ReadinessCheck("never") { throw CancellationError() }]))
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/health", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(String(buffer: response.body).contains("\"ok\""))
+            }
+        }
+    }
+
+    /// Real servers, real sockets: /ready reports each dependency.
+    @Test func readyReportsEachDependency() async throws {
+        let mongo = try MongoClient(uri: TestServersForKit.mongoURI, threads: 1)
+        let redis = RedisClient(port: TestServersForKit.redisPort, connections: 1)
+        let deadRedis = RedisClient(port: 1, connections: 1, timeoutSeconds: 0.3)
+        struct Ready: Decodable { let status: String; let checks: [String: String] }
+
+        let up = Application(router: testRouter(checks: [.mongo(mongo), .redis(redis)]))
+        try await up.test(.live) { client in
+            try await client.execute(uri: "/ready", method: .get) { response in
+                #expect(response.status == .ok)
+                let body = try JSONDecoder().decode(Ready.self, from: Data(buffer: response.body))
+                #expect(body.status == "ready" && body.checks == ["mongo": "up", "redis": "up"])
+            }
+        }
+
+        let slow = ReadinessCheck("slow") { try await Task.sleep(for: .seconds(30)) }
+        let down = Application(router: testRouter(checks: [.mongo(mongo), .redis(deadRedis), slow]))
+        try await down.test(.live) { client in
+            let started = ContinuousClock.now
+            try await client.execute(uri: "/ready", method: .get) { response in
+                #expect(response.status == .serviceUnavailable)
+                let body = try JSONDecoder().decode(Ready.self, from: Data(buffer: response.body))
+                #expect(body.checks == ["mongo": "up", "redis": "down", "slow": "down"])
+            }
+            #expect(ContinuousClock.now - started < .seconds(10), "a hanging dependency is cut off by the timeout")
+        }
+        try await mongo.close()
+        try await redis.close()
+        try await deadRedis.close()
+    }
+}
+
+/// ServiceKitTests does not link TestSupport's Process helpers; the addresses are the same.
+enum TestServersForKit {
+    static var mongoURI: String { ProcessInfo.processInfo.environment["SWITCHBOARD_TEST_MONGO_URI"] ?? "mongodb://127.0.0.1:27117/" }
+    static var redisPort: Int { Int(ProcessInfo.processInfo.environment["SWITCHBOARD_TEST_REDIS_PORT"] ?? "") ?? 6479 }
+}
