@@ -23,4 +23,9 @@ wait_port() {
   die "$name did not listen on 127.0.0.1:$port within ${secs}s (logs: $STATE/$name)"
 }
 
-pid_alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+# pid_alive PID: running, and not a zombie (orphans may never be reaped here).
+pid_alive() {
+  [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null || return 1
+  local state; state=$(sed -n 's/^[0-9]* (.*) \(.\).*/\1/p' "/proc/$1/stat" 2>/dev/null)
+  [ "$state" != Z ]
+}

@@ -48,7 +48,19 @@ public enum TestServers {
                 var pid = pid_t()
                 var cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
                 defer { cArgs.forEach { free($0) } }
-                let rc = posix_spawn(&pid, argv[0], nil, nil, &cArgs, environ)
+                // Servers started from here must not inherit this thread's blocked signals
+                // (they would ignore SIGTERM), so reset the mask and the default handlers.
+                var attributes = posix_spawnattr_t()
+                posix_spawnattr_init(&attributes)
+                defer { posix_spawnattr_destroy(&attributes) }
+                var empty = sigset_t()
+                sigemptyset(&empty)
+                var defaults = sigset_t()
+                sigfillset(&defaults)
+                posix_spawnattr_setsigmask(&attributes, &empty)
+                posix_spawnattr_setsigdefault(&attributes, &defaults)
+                posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+                let rc = posix_spawn(&pid, argv[0], nil, &attributes, &cArgs, environ)
                 guard rc == 0 else {
                     continuation.resume(throwing: ServerControlError(arguments: argv, status: rc))
                     return
