@@ -1,1 +1,126 @@
-print("bench")
+import AMQP
+import BSON
+import Foundation
+import Mongo
+import Redis
+
+// Swift clients against the bare C libraries, the same operations side by side in
+// one run: each round runs C then Swift (then Swift then C in the next round), and
+// the table shows the median of the rounds and the ratio Swift / C.
+// Usage: SwitchboardBench [rounds]   (servers from BENCH_MONGO_URI, BENCH_REDIS_PORT, BENCH_AMQP_PORT)
+
+let env = ProcessInfo.processInfo.environment
+let mongoURI = env["BENCH_MONGO_URI"] ?? "mongodb://127.0.0.1:27217/"
+let redisPort = Int(env["BENCH_REDIS_PORT"] ?? "") ?? 6579
+let amqpPort = Int(env["BENCH_AMQP_PORT"] ?? "") ?? 5872
+let rounds = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 3 : 3
+
+struct BenchUser: Codable, Sendable {
+    var _id: ObjectId
+    var email: String
+    var name: String
+    var age: Int
+    var createdAt: Date
+}
+
+struct Row {
+    let name: String
+    let n: Int
+    var c: [Double] = []
+    var swift: [Double] = []
+}
+
+func measure(_ n: Int, _ body: () async throws -> Void) async rethrows -> Double {
+    let start = ContinuousClock.now
+    try await body()
+    let seconds = (ContinuousClock.now - start) / .seconds(1)
+    return Double(n) / seconds
+}
+
+func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+
+let mongo = try MongoClient(uri: mongoURI, threads: 4)
+let database = "bench_\(UInt32.random(in: 0...UInt32.max))"
+let users = mongo.database(database).collection("users", of: BenchUser.self)
+let redis = RedisClient(port: redisPort, connections: 4)
+let amqp = AMQPConfiguration(port: amqpPort, heartbeatSeconds: 0)
+let queue = "bench.\(UInt32.random(in: 0...UInt32.max))"
+let topology = Topology(queues: [Topology.Queue(queue)])
+let admin = AMQPAdmin(config: amqp)
+try await admin.declare(topology)
+let publisher = Publisher(config: amqp, topology: topology, maxInFlight: 1000)
+try await redis.set("bench:key", String(repeating: "v", count: 100))
+
+let mongoN = 2000, redisN = 20000, pipelinedN = 20000, waitEachN = 1000
+var rows = [
+    Row(name: "AMQP publish, confirms pipelined (≤1000 in flight)", n: pipelinedN),
+    Row(name: "AMQP publish, waiting for each confirm", n: waitEachN),
+    Row(name: "Mongo insert one document", n: mongoN),
+    Row(name: "Mongo find one by _id", n: mongoN),
+    Row(name: "Redis GET (sequential)", n: redisN),
+]
+
+for round in 0..<rounds {
+    let cFirst = round % 2 == 0
+    for order in (cFirst ? [true, false] : [false, true]) {
+        if order {
+            // C
+            rows[0].c.append(await measure(pipelinedN) { _ = CBaseline.amqpConfirmedPublishes(port: amqpPort, queue: queue, n: pipelinedN, window: 1000) })
+            try await admin.purge(queue)
+            rows[1].c.append(await measure(waitEachN) { _ = CBaseline.amqpConfirmedPublishes(port: amqpPort, queue: queue, n: waitEachN, window: 1) })
+            try await admin.purge(queue)
+            var ids = [[UInt8]]()
+            rows[2].c.append(await measure(mongoN) { ids = CBaseline.mongoInsert(uri: mongoURI, database: database, collection: "c_users", n: mongoN, offset: round * mongoN) })
+            rows[3].c.append(await measure(mongoN) { precondition(CBaseline.mongoFind(uri: mongoURI, database: database, collection: "c_users", ids: ids) == mongoN) })
+            rows[4].c.append(await measure(redisN) { precondition(CBaseline.redisGets(port: redisPort, key: "bench:key", n: redisN) == redisN) })
+        } else {
+            // Swift
+            let message = AMQPMessage(exchange: "", routingKey: queue, body: Array("{\"type\":\"bench\",\"data\":{\"n\":12345}}".utf8))
+            rows[0].swift.append(try await measure(pipelinedN) {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for _ in 0..<pipelinedN { group.addTask { try await publisher.publish(message) } }
+                    try await group.waitForAll()
+                }
+            })
+            try await admin.purge(queue)
+            rows[1].swift.append(try await measure(waitEachN) { for _ in 0..<waitEachN { try await publisher.publish(message) } })
+            try await admin.purge(queue)
+            var ids = [ObjectId]()
+            rows[2].swift.append(try await measure(mongoN) {
+                for i in (round * mongoN)..<((round + 1) * mongoN) {
+                    let user = BenchUser(_id: ObjectId(), email: "user\(i)@example.com", name: "User \(i)", age: i % 90,
+                                         createdAt: Date(timeIntervalSince1970: 1_700_000_000))
+                    try await users.insert(user)
+                    ids.append(user._id)
+                }
+            })
+            rows[3].swift.append(try await measure(mongoN) {
+                for id in ids {
+                    let found = try await users.findOne(.eq("_id", id))
+                    precondition(found != nil)
+                }
+            })
+            rows[4].swift.append(try await measure(redisN) {
+                for _ in 0..<redisN {
+                    let value = try await redis.get("bench:key")
+                    precondition(value != nil)
+                }
+            })
+        }
+    }
+}
+
+await publisher.close()
+try await admin.deleteQueue(queue)
+try await mongo.database(database).drop()
+try await mongo.close()
+try await redis.close()
+
+func fmt(_ v: Double) -> String { String(format: "%10.0f", v) }
+print("Switchboard clients vs bare C libraries — median of \(rounds) rounds, ops/s (release build, \(ProcessInfo.processInfo.activeProcessorCount) cores)")
+print("| operation | n | C ops/s | Swift ops/s | Swift / C |")
+print("|---|---:|---:|---:|---:|")
+for row in rows {
+    let c = median(row.c), s = median(row.swift)
+    print("| \(row.name) | \(row.n) | \(fmt(c)) | \(fmt(s)) | \(String(format: "%.2f", s / c)) |")
+}

@@ -11,6 +11,10 @@ public struct AMQPConfiguration: Sendable {
     /// The longest wait between reconnection attempts (they start at 100 ms and double).
     public var maxBackoffSeconds: Double
 
+    /// How long a connection thread sleeps in poll when idle: often enough to keep heartbeats
+    /// flowing, and never zero (which would spin) when heartbeats are off.
+    var idleWaitMilliseconds: Int32 { heartbeatSeconds > 0 ? Int32(heartbeatSeconds * 500) : 1000 }
+
     public init(host: String = "127.0.0.1", port: Int = 5672, user: String = "guest", password: String = "guest",
                 virtualHost: String = "/", heartbeatSeconds: Int = 10, connectTimeoutSeconds: Int = 5,
                 maxBackoffSeconds: Double = 5) {

@@ -102,7 +102,7 @@ public final class Consumer: Sendable {
                     continue
                 }
                 if !c.hasBufferedInput {
-                    wake.wait(socket: stopping ? -1 : c.fileDescriptor, timeoutMs: Int32(config.heartbeatSeconds * 500))
+                    wake.wait(socket: stopping ? -1 : c.fileDescriptor, timeoutMs: config.idleWaitMilliseconds)
                 }
             } catch {
                 logger.warning("AMQP consumer connection lost", metadata: ["queue": "\(queue)", "error": "\(error)"])

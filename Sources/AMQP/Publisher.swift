@@ -152,7 +152,7 @@ public final class Publisher: Sendable {
                 if !c.hasBufferedInput {
                     let haveWork = !resend.isEmpty && unconfirmed.count < maxInFlight
                     if !haveWork {
-                        wake.wait(socket: c.fileDescriptor, timeoutMs: Int32(config.heartbeatSeconds * 500))
+                        wake.wait(socket: c.fileDescriptor, timeoutMs: config.idleWaitMilliseconds)
                     }
                 }
                 for confirm in try c.readConfirms() { settle(confirm) }
