@@ -185,7 +185,7 @@ final class AMQPConnection {
             defer { amqp_destroy_envelope(&envelope) }
             let props = envelope.message.properties
             let flags = props._flags
-            return AMQPDelivery(
+            let message = AMQPMessage(
                 exchange: envelope.exchange.string,
                 routingKey: envelope.routing_key.string,
                 body: envelope.message.body.array,
@@ -193,8 +193,8 @@ final class AMQPConnection {
                 correlationId: flags & Self.correlationIdFlag != 0 ? props.correlation_id.string : nil,
                 contentType: flags & Self.contentTypeFlag != 0 ? props.content_type.string : nil,
                 headers: flags & Self.headersFlag != 0 ? props.headers.headers : [:],
-                redelivered: envelope.redelivered != 0,
-                deliveryTag: envelope.delivery_tag)
+                persistent: flags & Self.deliveryModeFlag != 0 && props.delivery_mode == 2)
+            return AMQPDelivery(message: message, redelivered: envelope.redelivered != 0, deliveryTag: envelope.delivery_tag)
         case AMQP_RESPONSE_LIBRARY_EXCEPTION where reply.library_error == AMQP_STATUS_TIMEOUT.rawValue:
             return nil
         case AMQP_RESPONSE_LIBRARY_EXCEPTION where reply.library_error == AMQP_STATUS_UNEXPECTED_STATE.rawValue:

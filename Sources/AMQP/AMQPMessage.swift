@@ -33,13 +33,8 @@ public struct AMQPMessage: Sendable, Equatable {
 
 /// A message delivered to a consumer.
 public struct AMQPDelivery: Sendable {
-    public var exchange: String
-    public var routingKey: String
-    public var body: [UInt8]
-    public var messageId: String?
-    public var correlationId: String?
-    public var contentType: String?
-    public var headers: [String: AMQPHeaderValue]
+    /// The message as it was published.
+    public var message: AMQPMessage
     /// The broker delivered it before and did not see an ack: it may already be handled.
     public var redelivered: Bool
     let deliveryTag: UInt64

@@ -1,4 +1,3 @@
-import Foundation
 import Logging
 import Synchronization
 
@@ -20,73 +19,52 @@ public final class Consumer: Sendable {
     struct Shared {
         var settlements: [Settlement] = []
         var stopping = false
-        var connected = false
         var inFlight = 0
     }
 
     private let shared = Mutex(Shared())
-    private let wake = WakeSignal()
-    private let done = Atomic<Bool>(false)
-    let config: AMQPConfiguration
+    private let thread: ConnectionThread
     let topology: Topology
     let queue: String
     let prefetch: Int
     let handler: Handler
-    let logger: Logger
 
     public init(config: AMQPConfiguration, topology: Topology = Topology(), queue: String, prefetch: Int = 100,
                 logger: Logger = Logger(label: "amqp.consumer"), handler: @escaping Handler) {
-        self.config = config
         self.topology = topology
         self.queue = queue
         self.prefetch = prefetch
         self.handler = handler
-        self.logger = logger
-        let thread = Thread { [self] in run() }
-        thread.name = "amqp-consumer"
-        thread.start()
+        var logger = logger
+        logger[metadataKey: "queue"] = .string(queue)
+        thread = ConnectionThread(config: config, logger: logger)
+        thread.start(name: "amqp-consumer") { [self] in run() }
     }
 
-    public var isConnected: Bool { shared.withLock { $0.connected } }
+    public var isConnected: Bool { thread.isConnected }
 
     /// Stops taking deliveries, waits up to `timeout` for handlers already running to
     /// finish and their outcomes to be sent, then closes the connection.
     public func close(timeout: Duration = .seconds(10)) async {
         shared.withLock { $0.stopping = true }
-        wake.signal()
-        let deadline = ContinuousClock.now + timeout
-        while !done.load(ordering: .acquiring), ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-        done.store(true, ordering: .releasing)
-        wake.signal()
+        await thread.stop(timeout: timeout)
     }
 
     private func run() {
         var connection: AMQPConnection?
         var generation = 0
-        var backoff = Backoff(max: config.maxBackoffSeconds)
+        var backoff = Backoff(max: thread.config.maxBackoffSeconds)
 
-        while !done.load(ordering: .acquiring) {
-            let (stopping, inFlight) = shared.withLock { ($0.stopping, $0.inFlight) }
-            if stopping, inFlight == 0, shared.withLock({ $0.settlements.isEmpty }) { break }
+        while thread.shouldRun {
+            let (stopping, busy) = shared.withLock { ($0.stopping, $0.inFlight > 0 || !$0.settlements.isEmpty) }
+            if stopping, !busy { break }
 
             if connection == nil {
                 if stopping { break }
-                do {
-                    let c = try AMQPConnection(config)
-                    try c.declare(topology)
+                connection = thread.connect(topology: topology, backoff: &backoff) { [queue, prefetch] c throws(AMQPError) in
                     try c.consume(queue: queue, prefetch: prefetch)
-                    connection = c
-                    generation += 1
-                    backoff.reset()
-                    shared.withLock { $0.connected = true }
-                    logger.info("AMQP consumer connected", metadata: ["queue": "\(queue)"])
-                } catch {
-                    logger.debug("AMQP consumer cannot connect", metadata: ["queue": "\(queue)", "error": "\(error)"])
-                    wake.wait(socket: -1, timeoutMs: Int32(backoff.next() * 1000))
-                    continue
                 }
+                if connection != nil { generation += 1 }
             }
             guard let c = connection else { continue }
 
@@ -102,17 +80,14 @@ public final class Consumer: Sendable {
                     continue
                 }
                 if !c.hasBufferedInput {
-                    wake.wait(socket: stopping ? -1 : c.fileDescriptor, timeoutMs: config.idleWaitMilliseconds)
+                    thread.wake.wait(socket: stopping ? -1 : c.fileDescriptor, timeoutMs: thread.config.idleWaitMilliseconds)
                 }
             } catch {
-                logger.warning("AMQP consumer connection lost", metadata: ["queue": "\(queue)", "error": "\(error)"])
+                thread.lost(error)
                 connection = nil
-                shared.withLock { $0.connected = false }
             }
         }
-        connection?.closeGracefully()
-        shared.withLock { $0.connected = false }
-        done.store(true, ordering: .releasing)
+        thread.finish(closing: connection)
     }
 
     private func dispatch(_ delivery: AMQPDelivery, generation: Int) {
@@ -124,7 +99,7 @@ public final class Consumer: Sendable {
                 $0.inFlight -= 1
                 $0.settlements.append(Settlement(generation: generation, tag: delivery.deliveryTag, outcome: outcome))
             }
-            wake.signal()
+            thread.wake.signal()
         }
     }
 }

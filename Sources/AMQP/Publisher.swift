@@ -1,4 +1,3 @@
-import Foundation
 import Logging
 import Synchronization
 
@@ -19,30 +18,23 @@ public final class Publisher: Sendable {
     struct Shared {
         var queued: [Pending] = []
         var stopping = false
-        var connected = false
     }
 
     private let shared = Mutex(Shared())
-    private let wake = WakeSignal()
-    private let done = Atomic<Bool>(false)
-    let config: AMQPConfiguration
+    private let thread: ConnectionThread
     let topology: Topology
     let maxInFlight: Int
-    let logger: Logger
 
     public init(config: AMQPConfiguration, topology: Topology = Topology(), maxInFlight: Int = 1000,
                 logger: Logger = Logger(label: "amqp.publisher")) {
-        self.config = config
         self.topology = topology
         self.maxInFlight = maxInFlight
-        self.logger = logger
-        let thread = Thread { [self] in run() }
-        thread.name = "amqp-publisher"
-        thread.start()
+        thread = ConnectionThread(config: config, logger: logger)
+        thread.start(name: "amqp-publisher") { [self] in run() }
     }
 
     /// Whether the publisher has a working connection right now (for readiness checks).
-    public var isConnected: Bool { shared.withLock { $0.connected } }
+    public var isConnected: Bool { thread.isConnected }
 
     /// Sends `message` and returns when the broker has confirmed it. Throws `AMQPError.nacked`
     /// if the broker refused it, `AMQPError.closed` if the publisher closed first.
@@ -58,7 +50,7 @@ public final class Publisher: Sendable {
                 shared.queued.append(Pending(message: message, continuation: continuation))
                 return true
             }
-            if accepted { wake.signal() } else { continuation.resume(throwing: AMQPError.closed) }
+            if accepted { thread.wake.signal() } else { continuation.resume(throwing: AMQPError.closed) }
         }
     }
 
@@ -66,14 +58,7 @@ public final class Publisher: Sendable {
     /// whatever is still unconfirmed then fails with `AMQPError.closed`.
     public func close(timeout: Duration = .seconds(10)) async {
         shared.withLock { $0.stopping = true }
-        wake.signal()
-        let deadline = ContinuousClock.now + timeout
-        while !done.load(ordering: .acquiring), ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-        // Past the deadline the thread stops at its next turn and fails what it still holds.
-        done.store(true, ordering: .releasing)
-        wake.signal()
+        await thread.stop(timeout: timeout)
     }
 
     // MARK: the connection thread
@@ -83,16 +68,7 @@ public final class Publisher: Sendable {
         var unconfirmed: [(tag: UInt64, pending: Pending)] = []
         var resend: [Pending] = []
         var nextTag: UInt64 = 1
-        var backoff = Backoff(max: config.maxBackoffSeconds)
-
-        func dropConnection(_ error: any Error) {
-            logger.warning("AMQP publisher connection lost", metadata: ["error": "\(error)", "unconfirmed": "\(unconfirmed.count)"])
-            connection = nil
-            shared.withLock { $0.connected = false }
-            // Everything not confirmed goes out again, in its original order, on the next connection.
-            resend = unconfirmed.map(\.pending) + resend
-            unconfirmed.removeAll()
-        }
+        var backoff = Backoff(max: thread.config.maxBackoffSeconds)
 
         func settle(_ confirm: AMQPConnection.Confirm) {
             let (tag, multiple, ok): (UInt64, Bool, Bool) =
@@ -107,38 +83,25 @@ public final class Publisher: Sendable {
             unconfirmed.removeAll(where: matches)
         }
 
-        while !done.load(ordering: .acquiring) {
-            let stopping = shared.withLock { $0.stopping }
-            if stopping, resend.isEmpty, unconfirmed.isEmpty, shared.withLock({ $0.queued.isEmpty }) { break }
+        while thread.shouldRun {
+            let (stopping, idle) = shared.withLock { ($0.stopping, $0.queued.isEmpty) }
+            if stopping, idle, resend.isEmpty, unconfirmed.isEmpty { break }
 
             if connection == nil {
-                do {
-                    let c = try AMQPConnection(config)
-                    try c.declare(topology)
-                    try c.enableConfirms()
-                    connection = c
-                    nextTag = 1
-                    backoff.reset()
-                    shared.withLock { $0.connected = true }
-                    logger.info("AMQP publisher connected", metadata: ["resending": "\(resend.count)"])
-                } catch {
-                    logger.debug("AMQP publisher cannot connect", metadata: ["error": "\(error)"])
-                    wake.wait(socket: -1, timeoutMs: Int32(backoff.next() * 1000))
-                    continue
-                }
+                connection = thread.connect(topology: topology, backoff: &backoff) { c throws(AMQPError) in try c.enableConfirms() }
+                nextTag = 1
+                if connection != nil, !resend.isEmpty { thread.logger.info("AMQP publisher re-sending", metadata: ["count": "\(resend.count)"]) }
             }
             guard let c = connection else { continue }
 
             do {
-                // Send what fits in the window: re-sends first, then new messages.
-                if resend.count < maxInFlight {
-                    let room = maxInFlight - unconfirmed.count - resend.count
-                    if room > 0 {
-                        resend += shared.withLock { shared in
-                            let taken = Array(shared.queued.prefix(room))
-                            shared.queued.removeFirst(taken.count)
-                            return taken
-                        }
+                // Take new messages while the window has room; re-sends go first.
+                let room = maxInFlight - unconfirmed.count - resend.count
+                if room > 0 {
+                    resend += shared.withLock { shared in
+                        let taken = Array(shared.queued.prefix(room))
+                        shared.queued.removeFirst(taken.count)
+                        return taken
                     }
                 }
                 while !resend.isEmpty, unconfirmed.count < maxInFlight {
@@ -149,25 +112,25 @@ public final class Publisher: Sendable {
                     nextTag += 1
                 }
                 for confirm in try c.readConfirms() { settle(confirm) }
-                if !c.hasBufferedInput {
-                    let haveWork = !resend.isEmpty && unconfirmed.count < maxInFlight
-                    if !haveWork {
-                        wake.wait(socket: c.fileDescriptor, timeoutMs: config.idleWaitMilliseconds)
-                    }
+                let canSendMore = !resend.isEmpty && unconfirmed.count < maxInFlight
+                if !c.hasBufferedInput, !canSendMore {
+                    thread.wake.wait(socket: c.fileDescriptor, timeoutMs: thread.config.idleWaitMilliseconds)
                 }
                 for confirm in try c.readConfirms() { settle(confirm) }
             } catch {
-                dropConnection(error)
+                thread.lost(error, metadata: ["unconfirmed": "\(unconfirmed.count)"])
+                connection = nil
+                // Everything not confirmed goes out again, in its original order, on the next connection.
+                resend = unconfirmed.map(\.pending) + resend
+                unconfirmed.removeAll()
             }
         }
 
-        connection?.closeGracefully()
-        shared.withLock { $0.connected = false }
         let leftover = unconfirmed.map(\.pending) + resend + shared.withLock { shared in
             defer { shared.queued.removeAll() }
             return shared.queued
         }
         leftover.forEach { $0.continuation.resume(throwing: AMQPError.closed) }
-        done.store(true, ordering: .releasing)
+        thread.finish(closing: connection)
     }
 }

@@ -48,8 +48,20 @@ public struct MongoCollection<Document: Codable & Sendable>: Sendable {
         return all
     }
 
+    /// The first match, in one round trip on one pool thread (no cursor is kept open).
     public func findOne(_ filter: Filter, sort: [(field: String, order: SortOrder)] = []) async throws -> Document? {
-        try await findAll(filter, options: FindOptions(sort: sort, limit: 1, batchSize: 1)).first
+        let filterDoc = filter.document
+        let optsDoc = FindOptions(sort: sort, limit: 1, batchSize: 1).document
+        let found = try await client.withCollection(database, name) { collection -> BSONDocument? in
+            let cursor = try openCursor(collection, filter: filterDoc, options: optsDoc)
+            defer { mongoc_cursor_destroy(cursor) }
+            var raw: OpaquePointer?
+            if mongoc_cursor_next(cursor, &raw), let raw { return try readBSON(raw) }
+            var error = bson_error_t()
+            if mongoc_cursor_error(cursor, &error) { throw makeError(error) }
+            return nil
+        }
+        return try found.map(decode)
     }
 
     // MARK: update
@@ -138,11 +150,11 @@ public struct MongoCollection<Document: Codable & Sendable>: Sendable {
         ])
     }
 
-    /// The names of the collection's indexes.
-    public func indexNames() async throws -> [String] {
+    /// The collection's indexes as the server describes them (`name`, `key`, `unique`, `expireAfterSeconds`, …).
+    public func indexes() async throws -> [BSONDocument] {
         let reply = try await MongoDatabase(client: client, name: database).runCommand(["listIndexes": .string(name)])
         guard case .array(let batch)? = reply["cursor"]?.documentValue?["firstBatch"] else { return [] }
-        return batch.compactMap { $0.documentValue?["name"]?.stringValue }
+        return batch.compactMap(\.documentValue)
     }
 
     public func drop() async throws {

@@ -17,6 +17,13 @@ struct CursorState {
     }
 }
 
+/// mongoc_collection_find_with_opts; errors of the query itself surface at the first `mongoc_cursor_next`.
+func openCursor(_ collection: OpaquePointer, filter: BSONDocument, options: BSONDocument) throws -> OpaquePointer {
+    let cursor = try withBSON(filter) { f in try withBSON(options) { o in mongoc_collection_find_with_opts(collection, f, o, nil) } }
+    guard let cursor else { throw MongoError.client(domain: 0, code: 0, message: "find was refused") }
+    return cursor
+}
+
 /// Hands `CursorState` to a pool thread when a cursor is dropped half-read.
 private struct AbandonedCursor: @unchecked Sendable {
     let state: CursorState
@@ -46,13 +53,11 @@ final class CursorHandle: Sendable {
                 pool.push(c)
                 throw MongoError.client(domain: 0, code: 0, message: "no collection handle for \(database).\(collection)")
             }
-            let cursor = try withBSON(filterDoc) { f in
-                try withBSON(optsDoc) { o in mongoc_collection_find_with_opts(coll, f, o, nil) }
-            }
-            guard let cursor else {
+            let cursor: OpaquePointer
+            do { cursor = try openCursor(coll, filter: filterDoc, options: optsDoc) } catch {
                 mongoc_collection_destroy(coll)
                 pool.push(c)
-                throw MongoError.client(domain: 0, code: 0, message: "find was refused")
+                throw error
             }
             return CursorHandle(state: CursorState(client: c, collection: coll, cursor: cursor), pool: pool, threads: threads)
         }

@@ -40,7 +40,7 @@ final class Received: Sendable {
 
     func record(_ delivery: AMQPDelivery) {
         state.withLock {
-            $0.ids.insert(delivery.messageId ?? "?")
+            $0.ids.insert(delivery.message.messageId ?? "?")
             $0.deliveries += 1
             if delivery.redelivered { $0.redelivered += 1 }
         }

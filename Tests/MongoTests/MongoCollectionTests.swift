@@ -146,9 +146,14 @@ private func user(_ email: String, age: Int = 30, tags: [String] = []) -> User {
                 Index([("email", .ascending), ("age", .descending)], unique: true),
                 Index("createdAt", expireAfterSeconds: 3600),
             ])
-            let names = try await users.indexNames()
-            #expect(names.contains("email_1_age_-1"))
-            #expect(names.contains("createdAt_1"))
+            let indexes = Dictionary(uniqueKeysWithValues: try await users.indexes().compactMap { index in
+                index["name"]?.stringValue.map { ($0, index) }
+            })
+            let compound = try #require(indexes["email_1_age_-1"])
+            #expect(compound["key"] == ["email": .int32(1), "age": .int32(-1)])
+            #expect(compound["unique"] == true)
+            let ttl = try #require(indexes["createdAt_1"])
+            #expect(ttl["expireAfterSeconds"]?.integerValue == 3600)
             // The compound unique index allows the same email with another age only.
             try await users.insert(user("c@example.com", age: 1))
             try await users.insert(user("c@example.com", age: 2))
