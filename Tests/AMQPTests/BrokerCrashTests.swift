@@ -63,6 +63,35 @@ import Testing
     }
 }
 
+extension BrokerCrashTests {
+    @Test func missedHeartbeatsRevealAFrozenBroker() async throws {
+        let server = TestServers.faultAMQP
+        let config = AMQPConfiguration(port: server.port, heartbeatSeconds: 1, maxBackoffSeconds: 0.5)
+        let t = TestTopology()
+        let publisher = Publisher(config: config, topology: t.topology)
+        let received = Received()
+        let consumer = Consumer(config: config, topology: t.topology, queue: t.queue) { delivery in
+            received.record(delivery)
+            return .ack
+        }
+        try await publisher.publish(t.message("before"))
+        #expect(await received.wait(timeout: .seconds(10)) { $0.ids == ["before"] })
+
+        // Frozen, the broker keeps its sockets open: only the missing heartbeats tell.
+        try await TestServers.servers("pause", server.name)
+        let noticed = await received.wait(timeout: .seconds(10)) { _ in !publisher.isConnected && !consumer.isConnected }
+        try await TestServers.servers("resume", server.name)
+        #expect(noticed, "publisher and consumer saw the connection die within 10 s at a 1 s heartbeat")
+
+        try await publisher.publish(t.message("after"))
+        #expect(await received.wait(timeout: .seconds(20)) { $0.ids == ["before", "after"] })
+        await consumer.close()
+        await publisher.close()
+        #expect(try await AMQPAdmin(config: config).messageCount(t.queue) == 0)
+        try await t.cleanUp(config)
+    }
+}
+
 final class PublishLog: Sendable {
     private let state = Mutex<(ids: Set<String>, spanning: Int, killed: Bool, restarted: Bool)>(([], 0, false, false))
 
