@@ -38,6 +38,7 @@ final class ConnectionThread: Sendable {
             try prepare(connection)
             backoff.reset()
             connected.store(true, ordering: .relaxed)
+            logger.info("AMQP connected", metadata: ["broker": "\(config.host):\(config.port)"])
             return connection
         } catch {
             logger.debug("AMQP cannot connect", metadata: ["error": "\(error)"])

@@ -4,6 +4,7 @@ import HummingbirdTesting
 import Mongo
 import Redis
 import ServiceKit
+import TestSupport
 import Testing
 
 struct ErrorBody: Decodable {
@@ -124,8 +125,8 @@ private func testRouter(checks: [ReadinessCheck] = []) -> Router<ServiceRequestC
 
     /// Real servers, real sockets: /ready reports each dependency.
     @Test func readyReportsEachDependency() async throws {
-        let mongo = try MongoClient(uri: TestServersForKit.mongoURI, threads: 1)
-        let redis = RedisClient(port: TestServersForKit.redisPort, connections: 1)
+        let mongo = try MongoClient(uri: TestServers.mongoURI, threads: 1)
+        let redis = RedisClient(port: TestServers.redisPort, connections: 1)
         let deadRedis = RedisClient(port: 1, connections: 1, timeoutSeconds: 0.3)
         struct Ready: Decodable { let status: String; let checks: [String: String] }
 
@@ -153,10 +154,4 @@ private func testRouter(checks: [ReadinessCheck] = []) -> Router<ServiceRequestC
         try await redis.close()
         try await deadRedis.close()
     }
-}
-
-/// ServiceKitTests does not link TestSupport's Process helpers; the addresses are the same.
-enum TestServersForKit {
-    static var mongoURI: String { ProcessInfo.processInfo.environment["SWITCHBOARD_TEST_MONGO_URI"] ?? "mongodb://127.0.0.1:27117/" }
-    static var redisPort: Int { Int(ProcessInfo.processInfo.environment["SWITCHBOARD_TEST_REDIS_PORT"] ?? "") ?? 6479 }
 }

@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Where the integration tests find the real servers. `scripts/test` starts them
 /// and sets these variables; the defaults are the ports it uses.
@@ -36,43 +33,10 @@ public enum TestServers {
         let script = URL(fileURLWithPath: #filePath)
             .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("scripts/servers").path
-        let status = try await run([script] + arguments)
+        let status = try await ChildProcess([script] + arguments).wait()
         guard status == 0 else { throw ServerControlError(arguments: arguments, status: status) }
     }
 
-    /// posix_spawn and waitpid on a thread of their own (Foundation's Process can hang
-    /// waiting for a child that started a daemon of its own).
-    static func run(_ argv: [String]) async throws -> Int32 {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Int32, any Error>) in
-            let thread = Thread {
-                var pid = pid_t()
-                var cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
-                defer { cArgs.forEach { free($0) } }
-                // Servers started from here must not inherit this thread's blocked signals
-                // (they would ignore SIGTERM), so reset the mask and the default handlers.
-                var attributes = posix_spawnattr_t()
-                posix_spawnattr_init(&attributes)
-                defer { posix_spawnattr_destroy(&attributes) }
-                var empty = sigset_t()
-                sigemptyset(&empty)
-                var defaults = sigset_t()
-                sigfillset(&defaults)
-                posix_spawnattr_setsigmask(&attributes, &empty)
-                posix_spawnattr_setsigdefault(&attributes, &defaults)
-                posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-                let rc = posix_spawn(&pid, argv[0], nil, &attributes, &cArgs, environ)
-                guard rc == 0 else {
-                    continuation.resume(throwing: ServerControlError(arguments: argv, status: rc))
-                    return
-                }
-                var status: Int32 = 0
-                while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-                // WEXITSTATUS: the exit code sits in the second byte.
-                continuation.resume(returning: (status >> 8) & 0xFF)
-            }
-            thread.start()
-        }
-    }
 }
 
 public struct ServerControlError: Error, CustomStringConvertible {

@@ -1,6 +1,7 @@
 import AMQP
 import Foundation
 import Hummingbird
+import Logging
 import Mongo
 import Redis
 
@@ -49,6 +50,12 @@ extension Router where Context: ServiceContext {
                 return await group.reduce(into: [String: Bool]()) { $0[$1.0] = $1.1 }
             }
             let ready = results.values.allSatisfy { $0 }
+            let states = Logger.MetadataValue.dictionary(results.mapValues { .string($0 ? "up" : "down") })
+            if ready {
+                context.logger.debug("readiness checked", metadata: ["checks": states])
+            } else {
+                context.logger.warning("not ready", metadata: ["checks": states])
+            }
             let body = HealthBody(status: ready ? "ready" : "unavailable", checks: results.mapValues { $0 ? "up" : "down" })
             let json = try JSONEncoder().encode(body)
             return Response(

@@ -3,7 +3,7 @@ import ServiceLifecycle
 /// Closes a client (Mongo, Redis, AMQP) when the service group shuts down gracefully
 /// (SIGTERM or SIGINT under `Application.runService()`), after the HTTP server that
 /// uses it has stopped taking requests: list it after the server in the group.
-public struct ClientShutdown: Service {
+public struct ClientShutdown: Service, CustomStringConvertible {
     public let name: String
     let close: @Sendable () async -> Void
 
@@ -11,6 +11,8 @@ public struct ClientShutdown: Service {
         self.name = name
         self.close = close
     }
+
+    public var description: String { "ClientShutdown(\(name))" }
 
     public func run() async throws {
         try? await gracefulShutdown()

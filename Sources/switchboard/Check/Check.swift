@@ -1,16 +1,8 @@
 import AMQP
 import ArgumentParser
-import Foundation
 import Mongo
 import Redis
 import ServiceKit
-
-@main
-struct Switchboard: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Switchboard: a real-time chat backend.",
-        subcommands: [Check.self])
-}
 
 /// Connects to every backing server with the same clients and configuration the
 /// services use, and reports each one: `scripts/up` runs it to prove the stack works.

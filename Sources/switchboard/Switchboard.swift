@@ -1,0 +1,8 @@
+import ArgumentParser
+
+@main
+struct Switchboard: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Switchboard: a real-time chat backend.",
+        subcommands: [Check.self, Probe.self])
+}
