@@ -33,7 +33,10 @@ final class ClientPool: @unchecked Sendable {
     init(uri: String, maxSize: Int) throws {
         _ = mongocInitialized
         var error = bson_error_t()
-        guard let parsed = mongoc_uri_new_with_error(uri, &error) else { throw makeError(error) }
+        guard let parsed = mongoc_uri_new_with_error(uri, &error) else {
+            // libmongoc's message can quote the URI, password included: say only that it is invalid.
+            throw MongoError.client(domain: error.domain, code: error.code, message: "the MongoDB URI is invalid")
+        }
         defer { mongoc_uri_destroy(parsed) }
         // A missing server should surface as an error in seconds, not after libmongoc's 30 s default.
         if mongoc_uri_get_option_as_int32(parsed, "serverSelectionTimeoutMS", 0) == 0 {

@@ -194,6 +194,14 @@ private func user(_ email: String, age: Int = 30, tags: [String] = []) -> User {
         }
     }
 
+    @Test func invalidURIIsRefusedWithoutEchoingIt() {
+        #expect {
+            _ = try MongoClient(uri: "mongodb://user:hunter2@host:notaport/", threads: 1)
+        } throws: { error in
+            !"\(error)".contains("hunter2")
+        }
+    }
+
     @Test func unreachableServerIsUnavailable() async throws {
         let client = try MongoClient(uri: "mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=300", threads: 1)
         await #expect {
