@@ -71,7 +71,7 @@ public struct GridFSBucket: Sendable {
 
     /// Removes the file and its chunks; throws `MongoError.fileNotFound` for an unknown id.
     public func delete(_ id: ObjectId) async throws {
-        try await client.withClient { [database, bucket] client in
+        try await client.withClient { [database, bucket] client, _ in
             try withBucket(client, database: database, bucket: bucket) { b in
                 var error = bson_error_t()
                 let ok = withObjectIdValue(id) { mongoc_gridfs_bucket_delete_by_id(b, $0, &error) }

@@ -87,26 +87,31 @@ public final class MongoClient: Sendable {
         try await threads.shutdownGracefully()
     }
 
-    /// Runs `body` on one of the client's threads with a client from the pool.
-    func withClient<T: Sendable>(_ body: @escaping @Sendable (OpaquePointer) throws -> T) async throws -> T {
+    /// Runs `body` on one of the client's threads with a client from the pool — or, inside a
+    /// transaction, the session's client — and the session to append to the call's options.
+    func withClient<T: Sendable>(
+        session: MongoSession? = nil, _ body: @escaping @Sendable (OpaquePointer, OpaquePointer?) throws -> T
+    ) async throws -> T {
+        if let session { return try await session.run { client, s in try body(client, s) } }
         let pool = self.pool
         return try await threads.runIfActive {
             let client = pool.pop()
             defer { pool.push(client) }
-            return try body(client)
+            return try body(client, nil)
         }
     }
 
-    /// Runs `body` with one collection handle on one of the client's threads.
+    /// Runs `body` with one collection handle, as `withClient` does.
     func withCollection<T: Sendable>(
-        _ database: String, _ collection: String, _ body: @escaping @Sendable (OpaquePointer) throws -> T
+        _ database: String, _ collection: String, session: MongoSession? = nil,
+        _ body: @escaping @Sendable (OpaquePointer, OpaquePointer?) throws -> T
     ) async throws -> T {
-        try await withClient { client in
+        try await withClient(session: session) { client, s in
             guard let handle = mongoc_client_get_collection(client, database, collection) else {
                 throw MongoError.client(domain: 0, code: 0, message: "no collection handle for \(database).\(collection)")
             }
             defer { mongoc_collection_destroy(handle) }
-            return try body(handle)
+            return try body(handle, s)
         }
     }
 }
@@ -124,9 +129,9 @@ public struct MongoDatabase: Sendable {
     }
 
     /// Runs a database command (a write command, so it goes to the primary) and returns the reply.
-    public func runCommand(_ command: BSONDocument) async throws -> BSONDocument {
+    public func runCommand(_ command: BSONDocument, session: MongoSession? = nil) async throws -> BSONDocument {
         let name = self.name
-        return try await client.withClient { client in
+        return try await client.withClient(session: session) { client, s in
             guard let db = mongoc_client_get_database(client, name) else {
                 throw MongoError.client(domain: 0, code: 0, message: "no database handle for \(name)")
             }
@@ -134,7 +139,9 @@ public struct MongoDatabase: Sendable {
             var error = bson_error_t()
             var ok = false
             let reply = try withReply { reply in
-                ok = try withBSON(command) { mongoc_database_write_command_with_opts(db, $0, nil, reply, &error) }
+                ok = try withBSON(command) { cmd in
+                    try withOptions([:], session: s) { mongoc_database_write_command_with_opts(db, cmd, $0, reply, &error) }
+                }
             }
             guard ok else { throw makeError(error) }
             return reply

@@ -9,17 +9,17 @@ public struct MongoCollection<Document: Codable & Sendable>: Sendable {
 
     // MARK: insert
 
-    public func insert(_ document: Document) async throws {
+    public func insert(_ document: Document, session: MongoSession? = nil) async throws {
         let doc = try encode(document)
-        _ = try await write { collection, reply, error in
-            try withBSON(doc) { mongoc_collection_insert_one(collection, $0, nil, reply, &error) }
+        _ = try await write(session) { collection, opts, reply, error in
+            try withBSON(doc) { mongoc_collection_insert_one(collection, $0, opts, reply, &error) }
         }
     }
 
-    public func insert(many documents: [Document]) async throws {
+    public func insert(many documents: [Document], session: MongoSession? = nil) async throws {
         guard !documents.isEmpty else { return }
         let docs = try documents.map(encode)
-        _ = try await write { collection, reply, error in
+        _ = try await write(session) { collection, opts, reply, error in
             // libmongoc takes an array of `const bson_t *`.
             let owned = try docs.map { doc in
                 try doc.bytes().withUnsafeBufferPointer { bson_new_from_data($0.baseAddress, $0.count) }
@@ -28,7 +28,7 @@ public struct MongoCollection<Document: Codable & Sendable>: Sendable {
             defer { owned.forEach { bson_destroy($0) } }
             var pointers: [OpaquePointer?] = owned
             return pointers.withUnsafeMutableBufferPointer { buffer in
-                mongoc_collection_insert_many(collection, buffer.baseAddress, buffer.count, nil, reply, &error)
+                mongoc_collection_insert_many(collection, buffer.baseAddress, buffer.count, opts, reply, &error)
             }
         }
     }
@@ -49,11 +49,11 @@ public struct MongoCollection<Document: Codable & Sendable>: Sendable {
     }
 
     /// The first match, in one round trip on one pool thread (no cursor is kept open).
-    public func findOne(_ filter: Filter, sort: [(field: String, order: SortOrder)] = []) async throws -> Document? {
+    public func findOne(_ filter: Filter, sort: [(field: String, order: SortOrder)] = [], session: MongoSession? = nil) async throws -> Document? {
         let filterDoc = filter.document
         let optsDoc = FindOptions(sort: sort, limit: 1, batchSize: 1).document
-        let found = try await client.withCollection(database, name) { collection -> BSONDocument? in
-            let cursor = try openCursor(collection, filter: filterDoc, options: optsDoc)
+        let found = try await client.withCollection(database, name, session: session) { collection, s -> BSONDocument? in
+            let cursor = try withOptions(optsDoc, session: s) { try openCursor(collection, filter: filterDoc, options: $0) }
             defer { mongoc_cursor_destroy(cursor) }
             var raw: OpaquePointer?
             if mongoc_cursor_next(cursor, &raw), let raw { return try readBSON(raw) }
@@ -66,26 +66,23 @@ public struct MongoCollection<Document: Codable & Sendable>: Sendable {
 
     // MARK: update
 
-    public func updateOne(_ filter: Filter, _ update: Update, upsert: Bool = false) async throws -> UpdateResult {
-        try await updateCall(filter, update, upsert: upsert, many: false)
+    public func updateOne(_ filter: Filter, _ update: Update, upsert: Bool = false, session: MongoSession? = nil) async throws -> UpdateResult {
+        try await updateCall(filter, update, upsert: upsert, many: false, session: session)
     }
 
-    public func updateMany(_ filter: Filter, _ update: Update) async throws -> UpdateResult {
-        try await updateCall(filter, update, upsert: false, many: true)
+    public func updateMany(_ filter: Filter, _ update: Update, session: MongoSession? = nil) async throws -> UpdateResult {
+        try await updateCall(filter, update, upsert: false, many: true, session: session)
     }
 
-    private func updateCall(_ filter: Filter, _ update: Update, upsert: Bool, many: Bool) async throws -> UpdateResult {
+    private func updateCall(_ filter: Filter, _ update: Update, upsert: Bool, many: Bool, session: MongoSession?) async throws -> UpdateResult {
         let updateDoc = try update.checked()
         let filterDoc = filter.document
-        let opts: BSONDocument = upsert ? ["upsert": true] : [:]
-        let reply = try await write { collection, reply, error in
+        let reply = try await write(session, options: upsert ? ["upsert": true] : [:]) { collection, opts, reply, error in
             try withBSON(filterDoc) { selector in
                 try withBSON(updateDoc) { update in
-                    try withBSON(opts) { opts in
-                        many
-                            ? mongoc_collection_update_many(collection, selector, update, opts, reply, &error)
-                            : mongoc_collection_update_one(collection, selector, update, opts, reply, &error)
-                    }
+                    many
+                        ? mongoc_collection_update_many(collection, selector, update, opts, reply, &error)
+                        : mongoc_collection_update_one(collection, selector, update, opts, reply, &error)
                 }
             }
         }
@@ -99,14 +96,14 @@ public struct MongoCollection<Document: Codable & Sendable>: Sendable {
     /// (or before, with `returnNew: false`); nil when nothing matched and no upsert.
     public func findOneAndUpdate(
         _ filter: Filter, _ update: Update, sort: [(field: String, order: SortOrder)] = [],
-        upsert: Bool = false, returnNew: Bool = true
+        upsert: Bool = false, returnNew: Bool = true, session: MongoSession? = nil
     ) async throws -> Document? {
         var command: BSONDocument = [
             "findAndModify": .string(name), "query": .document(filter.document), "update": .document(try update.checked()),
             "new": .bool(returnNew), "upsert": .bool(upsert),
         ]
         if let sortDoc = FindOptions(sort: sort).sortDocument { command.append("sort", .document(sortDoc)) }
-        let reply = try await MongoDatabase(client: client, name: database).runCommand(command)
+        let reply = try await MongoDatabase(client: client, name: database).runCommand(command, session: session)
         guard let value = reply["value"], case .document(let doc) = value else { return nil }
         return try decode(doc)
     }
@@ -114,28 +111,34 @@ public struct MongoCollection<Document: Codable & Sendable>: Sendable {
     // MARK: delete, count
 
     @discardableResult
-    public func deleteOne(_ filter: Filter) async throws -> Int { try await deleteCall(filter, many: false) }
+    public func deleteOne(_ filter: Filter, session: MongoSession? = nil) async throws -> Int {
+        try await deleteCall(filter, many: false, session: session)
+    }
 
     @discardableResult
-    public func deleteMany(_ filter: Filter) async throws -> Int { try await deleteCall(filter, many: true) }
+    public func deleteMany(_ filter: Filter, session: MongoSession? = nil) async throws -> Int {
+        try await deleteCall(filter, many: true, session: session)
+    }
 
-    private func deleteCall(_ filter: Filter, many: Bool) async throws -> Int {
+    private func deleteCall(_ filter: Filter, many: Bool, session: MongoSession?) async throws -> Int {
         let filterDoc = filter.document
-        let reply = try await write { collection, reply, error in
+        let reply = try await write(session) { collection, opts, reply, error in
             try withBSON(filterDoc) { selector in
                 many
-                    ? mongoc_collection_delete_many(collection, selector, nil, reply, &error)
-                    : mongoc_collection_delete_one(collection, selector, nil, reply, &error)
+                    ? mongoc_collection_delete_many(collection, selector, opts, reply, &error)
+                    : mongoc_collection_delete_one(collection, selector, opts, reply, &error)
             }
         }
         return Int(reply["deletedCount"]?.integerValue ?? 0)
     }
 
-    public func count(_ filter: Filter = .all) async throws -> Int {
+    public func count(_ filter: Filter = .all, session: MongoSession? = nil) async throws -> Int {
         let filterDoc = filter.document
-        return try await client.withCollection(database, name) { collection in
+        return try await client.withCollection(database, name, session: session) { collection, s in
             var error = bson_error_t()
-            let n = try withBSON(filterDoc) { mongoc_collection_count_documents(collection, $0, nil, nil, nil, &error) }
+            let n = try withBSON(filterDoc) { f in
+                try withOptions([:], session: s) { mongoc_collection_count_documents(collection, f, $0, nil, nil, &error) }
+            }
             guard n >= 0 else { throw makeError(error) }
             return Int(n)
         }
@@ -167,14 +170,18 @@ public struct MongoCollection<Document: Codable & Sendable>: Sendable {
 
     // MARK: helpers
 
-    /// Runs a libmongoc write call that fills `reply` and `error` and returns success.
+    /// Runs a libmongoc write call with its options (the session's id appended), which fills
+    /// `reply` and `error` and returns success.
     private func write(
-        _ call: @escaping @Sendable (OpaquePointer, OpaquePointer, inout bson_error_t) throws -> Bool
+        _ session: MongoSession?, options: BSONDocument = [:],
+        _ call: @escaping @Sendable (OpaquePointer, OpaquePointer, OpaquePointer, inout bson_error_t) throws -> Bool
     ) async throws -> BSONDocument {
-        try await client.withCollection(database, name) { collection in
+        try await client.withCollection(database, name, session: session) { collection, s in
             var error = bson_error_t()
             var ok = false
-            let reply = try withReply { reply in ok = try call(collection, reply, &error) }
+            let reply = try withReply { reply in
+                ok = try withOptions(options, session: s) { opts in try call(collection, opts, reply, &error) }
+            }
             guard ok else { throw makeError(error) }
             return reply
         }

@@ -18,8 +18,8 @@ struct CursorState {
 }
 
 /// mongoc_collection_find_with_opts; errors of the query itself surface at the first `mongoc_cursor_next`.
-func openCursor(_ collection: OpaquePointer, filter: BSONDocument, options: BSONDocument) throws -> OpaquePointer {
-    let cursor = try withBSON(filter) { f in try withBSON(options) { o in mongoc_collection_find_with_opts(collection, f, o, nil) } }
+func openCursor(_ collection: OpaquePointer, filter: BSONDocument, options: OpaquePointer) throws -> OpaquePointer {
+    let cursor = try withBSON(filter) { mongoc_collection_find_with_opts(collection, $0, options, nil) }
     guard let cursor else { throw MongoError.client(domain: 0, code: 0, message: "find was refused") }
     return cursor
 }
@@ -54,7 +54,7 @@ final class CursorHandle: Sendable {
                 throw MongoError.client(domain: 0, code: 0, message: "no collection handle for \(database).\(collection)")
             }
             let cursor: OpaquePointer
-            do { cursor = try openCursor(coll, filter: filterDoc, options: optsDoc) } catch {
+            do { cursor = try withOptions(optsDoc, session: nil) { try openCursor(coll, filter: filterDoc, options: $0) } } catch {
                 mongoc_collection_destroy(coll)
                 pool.push(c)
                 throw error
