@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "Redis", targets: ["Redis"]),
         .library(name: "Passwords", targets: ["Passwords"]),
         .library(name: "ServiceKit", targets: ["ServiceKit"]),
+        .library(name: "Events", targets: ["Events"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -63,6 +64,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "Events",
+            dependencies: [
+                "Mongo", "AMQP", "BSON",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "ServiceKit",
             dependencies: [
                 "Mongo", "Redis", "AMQP",
@@ -94,6 +104,7 @@ let package = Package(
         .testTarget(name: "MongoTests", dependencies: ["Mongo", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "AMQPTests", dependencies: ["AMQP", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "RedisTests", dependencies: ["Redis", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "EventsTests", dependencies: ["Events", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "PasswordsTests", dependencies: ["Passwords"], swiftSettings: swiftSettings),
         .testTarget(name: "SwitchboardTests", dependencies: ["TestSupport"], swiftSettings: swiftSettings),
         .testTarget(

@@ -12,7 +12,7 @@ import Synchronization
 public final class Publisher: Sendable {
     struct Pending {
         let message: AMQPMessage
-        let continuation: CheckedContinuation<Void, any Error>
+        let completion: Completion
     }
 
     struct Shared {
@@ -37,20 +37,30 @@ public final class Publisher: Sendable {
     public var isConnected: Bool { thread.isConnected }
 
     /// Sends `message` and returns when the broker has confirmed it. Throws `AMQPError.nacked`
-    /// if the broker refused it, `AMQPError.closed` if the publisher closed first.
+    /// if the broker refused it, `AMQPError.closed` if the publisher closed first, and
+    /// `CancellationError` if the task is cancelled first (the message may still arrive).
     public func publish(_ message: AMQPMessage) async throws {
         // The broker closes the channel for an unknown exchange, and a re-send would fail the
         // same way forever: only exchanges this publisher declared (or the default one) are allowed.
         guard message.exchange.isEmpty || topology.exchanges.contains(where: { $0.name == message.exchange }) else {
             throw AMQPError.refused("exchange \"\(message.exchange)\" is not in this publisher's topology")
         }
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            let accepted = shared.withLock { shared in
-                guard !shared.stopping else { return false }
-                shared.queued.append(Pending(message: message, continuation: continuation))
-                return true
+        let completion = Completion()
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                guard completion.install(continuation) else {
+                    continuation.resume(throwing: CancellationError())
+                    return
+                }
+                let accepted = shared.withLock { shared in
+                    guard !shared.stopping else { return false }
+                    shared.queued.append(Pending(message: message, completion: completion))
+                    return true
+                }
+                if accepted { thread.wake.signal() } else { completion.fail(AMQPError.closed) }
             }
-            if accepted { thread.wake.signal() } else { continuation.resume(throwing: AMQPError.closed) }
+        } onCancel: {
+            completion.fail(CancellationError())
         }
     }
 
@@ -78,7 +88,7 @@ public final class Publisher: Sendable {
                 }
             let matches = { (entry: (tag: UInt64, pending: Pending)) in multiple ? entry.tag <= tag : entry.tag == tag }
             for entry in unconfirmed where matches(entry) {
-                if ok { entry.pending.continuation.resume() } else { entry.pending.continuation.resume(throwing: AMQPError.nacked) }
+                if ok { entry.pending.completion.succeed() } else { entry.pending.completion.fail(AMQPError.nacked) }
             }
             unconfirmed.removeAll(where: matches)
         }
@@ -106,6 +116,11 @@ public final class Publisher: Sendable {
                 }
                 while !resend.isEmpty, unconfirmed.count < maxInFlight {
                     let next = resend[0]
+                    // A caller that gave up (cancelled) before its message went out: do not send it.
+                    if next.completion.isDone {
+                        resend.removeFirst()
+                        continue
+                    }
                     try c.publish(next.message)
                     resend.removeFirst()
                     unconfirmed.append((nextTag, next))
@@ -130,7 +145,7 @@ public final class Publisher: Sendable {
             defer { shared.queued.removeAll() }
             return shared.queued
         }
-        leftover.forEach { $0.continuation.resume(throwing: AMQPError.closed) }
+        leftover.forEach { $0.completion.fail(AMQPError.closed) }
         thread.finish(closing: connection)
     }
 }

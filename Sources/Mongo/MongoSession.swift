@@ -92,6 +92,7 @@ public final class MongoSession: Sendable {
 extension MongoClient {
     /// Runs `body` in a transaction and commits it; if `body` throws, nothing it wrote stays.
     /// A write conflict with another transaction is retried, up to `attempts` times in all.
+    @discardableResult
     public func withTransaction<T: Sendable>(attempts: Int = 3, _ body: (MongoSession) async throws -> T) async throws -> T {
         var attempt = 1
         while true {

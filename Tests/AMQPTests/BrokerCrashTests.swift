@@ -6,6 +6,10 @@ import Testing
 /// Kills its own broker with SIGKILL mid-flow, so no other test sees it go.
 @Suite(.serialized) struct BrokerCrashTests {
     @Test func confirmedMessagesSurviveKillNineAndBothSidesResumeOnTheirOwn() async throws {
+        try await TestServers.faultAMQPLock.withLock { try await killNineWhilePublishing() }
+    }
+
+    func killNineWhilePublishing() async throws {
         let server = TestServers.faultAMQP
         let config = AMQPConfiguration(port: server.port, heartbeatSeconds: 5, maxBackoffSeconds: 1)
         let t = TestTopology()
@@ -65,6 +69,10 @@ import Testing
 
 extension BrokerCrashTests {
     @Test func missedHeartbeatsRevealAFrozenBroker() async throws {
+        try await TestServers.faultAMQPLock.withLock { try await freezeTheBroker() }
+    }
+
+    func freezeTheBroker() async throws {
         let server = TestServers.faultAMQP
         let config = AMQPConfiguration(port: server.port, heartbeatSeconds: 1, maxBackoffSeconds: 0.5)
         let t = TestTopology()

@@ -1,0 +1,156 @@
+import AMQP
+import Foundation
+import Logging
+import Mongo
+import Synchronization
+
+/// What a handler gets besides the event: the transaction to write in (so its writes
+/// and the "applied" marker commit together) and a logger carrying the event's
+/// id and correlation id.
+public struct EventContext: Sendable {
+    public let session: MongoSession
+    public let logger: Logger
+    public let attempt: Int
+}
+
+/// How often a failing handler is tried before its event is dead-lettered.
+public struct RetryPolicy: Sendable {
+    public var maxAttempts: Int
+    public var firstDelay: Duration
+
+    public init(maxAttempts: Int = 5, firstDelay: Duration = .milliseconds(200)) {
+        self.maxAttempts = max(1, maxAttempts)
+        self.firstDelay = firstDelay
+    }
+
+    /// firstDelay, ×4 each retry.
+    func delay(afterAttempt attempt: Int) -> Duration { firstDelay * Int(pow(4.0, Double(attempt - 1))) }
+}
+
+/// Runs a service's event handlers: one durable queue per event type, each event
+/// applied once (idempotent on its id, in one transaction with the handler's writes),
+/// acked only after that commit, a failing handler retried with backoff and then
+/// dead-lettered with the reason in its headers.
+public final class EventConsumer: Sendable {
+    typealias RawHandler = @Sendable (AMQPDelivery) async -> DeliveryOutcome
+
+    public let service: String
+    let mongo: MongoClient
+    let processed: ProcessedEvents
+    let amqp: AMQPConfiguration
+    let retry: RetryPolicy
+    let prefetch: Int
+    let logger: Logger
+    private let handlers = Mutex<[(type: String, handler: RawHandler)]>([])
+    private let consumers = Mutex<[Consumer]>([])
+    private let deadLetters: Publisher
+
+    public init(service: String, mongo: MongoClient, database: String, amqp: AMQPConfiguration,
+                retry: RetryPolicy = RetryPolicy(), prefetch: Int = 50, logger: Logger = Logger(label: "events")) {
+        self.service = service
+        self.mongo = mongo
+        self.processed = ProcessedEvents(database: mongo.database(database))
+        self.amqp = amqp
+        self.retry = retry
+        self.prefetch = prefetch
+        self.logger = logger
+        deadLetters = Publisher(
+            config: amqp, topology: Topology(exchanges: [.direct(EventTopology.deadLetterExchange)]), logger: logger)
+    }
+
+    /// Registers the handler of one event type; call before `start()`.
+    public func on<P: EventPayload>(_ type: P.Type, _ handler: @escaping @Sendable (EventEnvelope<P>, EventContext) async throws -> Void) {
+        let queue = EventTopology.queue(service: service, type: P.type)
+        let raw: RawHandler = { [self] delivery in await handle(delivery, queue: queue, as: P.self, handler) }
+        handlers.withLock { $0.append((P.type, raw)) }
+    }
+
+    /// Declares the queues (so events published from now on are kept) and starts
+    /// consuming every registered event type.
+    public func start() async throws {
+        try await processed.prepare()
+        let registered = handlers.withLock { $0 }
+        let admin = AMQPAdmin(config: amqp)
+        for entry in registered { try await admin.declare(EventTopology.consumer(service: service, type: entry.type)) }
+        let started = registered.map { entry in
+            Consumer(config: amqp, topology: EventTopology.consumer(service: service, type: entry.type),
+                     queue: EventTopology.queue(service: service, type: entry.type), prefetch: prefetch,
+                     logger: logger, handler: entry.handler)
+        }
+        consumers.withLock { $0 += started }
+    }
+
+    /// Whether every queue's consumer is connected (for readiness checks).
+    public var isConnected: Bool { consumers.withLock { $0.allSatisfy(\.isConnected) } }
+
+    public func close() async {
+        for consumer in consumers.withLock({ $0 }) { await consumer.close() }
+        await deadLetters.close()
+    }
+
+    // MARK: one delivery
+
+    private func handle<P: EventPayload>(
+        _ delivery: AMQPDelivery, queue: String, as type: P.Type,
+        _ handler: @escaping @Sendable (EventEnvelope<P>, EventContext) async throws -> Void
+    ) async -> DeliveryOutcome {
+        var log = logger
+        log[metadataKey: "queue"] = .string(queue)
+        let body = Data(delivery.message.body)
+        guard let header = try? EventCoding.decoder.decode(EventHeader.self, from: body) else {
+            return await deadLetter(delivery, queue: queue, reason: "not an event envelope", attempts: 0, logger: log)
+        }
+        log[metadataKey: "eventId"] = .string(header.id)
+        log[metadataKey: "correlationId"] = .string(header.correlationId)
+        let envelope: EventEnvelope<P>
+        do {
+            envelope = try EventCoding.decoder.decode(EventEnvelope<P>.self, from: body)
+        } catch {
+            return await deadLetter(delivery, queue: queue, reason: "payload does not match \(P.type) v\(P.version): \(error)", attempts: 0, logger: log)
+        }
+
+        var lastError = ""
+        for attempt in 1...retry.maxAttempts {
+            do {
+                try await mongo.withTransaction { session in
+                    try await processed.claim(queue: queue, eventId: envelope.id, session: session)
+                    try await handler(envelope, EventContext(session: session, logger: log, attempt: attempt))
+                }
+                log.debug("event applied", metadata: ["attempt": "\(attempt)"])
+                return .ack
+            } catch {
+                // The marker's duplicate key means an earlier delivery was applied; a handler's own is a failure.
+                if case MongoError.duplicateKey = error, (try? await isProcessed(queue: queue, eventId: envelope.id)) == true {
+                    log.info("event already applied, ignored")
+                    return .ack
+                }
+                lastError = "\(error)"
+                log.warning("event handler failed", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
+                if attempt < retry.maxAttempts { try? await Task.sleep(for: retry.delay(afterAttempt: attempt)) }
+            }
+        }
+        return await deadLetter(delivery, queue: queue, reason: lastError, attempts: retry.maxAttempts, logger: log)
+    }
+
+    private func isProcessed(queue: String, eventId: String) async throws -> Bool {
+        try await processed.markers.count(.eq("_id", "\(queue):\(eventId)")) > 0
+    }
+
+    /// Publishes a copy to the dead-letter queue with the reason, then acks the original;
+    /// if that copy cannot be published, the broker dead-letters the original (without reason).
+    private func deadLetter(_ delivery: AMQPDelivery, queue: String, reason: String, attempts: Int, logger: Logger) async -> DeliveryOutcome {
+        var copy = delivery.message
+        copy.exchange = EventTopology.deadLetterExchange
+        copy.routingKey = queue
+        copy.headers["x-error"] = .string(String(reason.prefix(1000)))
+        copy.headers["x-attempts"] = .int(Int64(attempts))
+        copy.headers["x-original-routing-key"] = .string(delivery.message.routingKey)
+        logger.error("event dead-lettered", metadata: ["reason": "\(reason.prefix(200))", "attempts": "\(attempts)"])
+        do {
+            try await deadLetters.publish(copy)
+            return .ack
+        } catch {
+            return .reject(requeue: false)
+        }
+    }
+}

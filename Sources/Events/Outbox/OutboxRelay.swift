@@ -1,0 +1,74 @@
+import AMQP
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// Publishes the outbox: the oldest pending entries, with publisher confirms, each
+/// marked published only after the broker confirmed it. It runs after every
+/// `notify()` and at least every `pollInterval`, so entries left by a crash or a
+/// broker outage go out as soon as the service (or the broker) is back.
+/// Delivery is at-least-once: a crash between confirm and mark publishes an entry
+/// again, and consumers de-duplicate by event id.
+public final class OutboxRelay: Service, Sendable {
+    let outbox: Outbox
+    let publisher: Publisher
+    let batchSize: Int
+    let pollInterval: Duration
+    let logger: Logger
+    private let notified = Atomic<Bool>(false)
+
+    public init(outbox: Outbox, publisher: Publisher, batchSize: Int = 200, pollInterval: Duration = .seconds(1),
+                logger: Logger = Logger(label: "outbox")) {
+        self.outbox = outbox
+        self.publisher = publisher
+        self.batchSize = batchSize
+        self.pollInterval = pollInterval
+        self.logger = logger
+    }
+
+    /// Something was just recorded: relay it now rather than at the next poll.
+    public func notify() { notified.store(true, ordering: .relaxed) }
+
+    /// Publishes what is pending, batch after batch, until nothing is; returns how many went out.
+    @discardableResult
+    public func relayPending() async throws -> Int {
+        var total = 0
+        while true {
+            let batch = try await outbox.pending(limit: batchSize)
+            if batch.isEmpty { return total }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for entry in batch {
+                    group.addTask { [publisher, outbox] in
+                        try await publisher.publish(AMQPMessage(
+                            exchange: EventTopology.exchange, routingKey: entry.type, body: Array(entry.body.utf8),
+                            messageId: entry._id, correlationId: entry.correlationId))
+                        try await outbox.markPublished(entry._id)
+                    }
+                }
+                try await group.waitForAll()
+            }
+            total += batch.count
+        }
+    }
+
+    /// Relays until graceful shutdown, which cancels a round still waiting for the broker:
+    /// its entries stay pending and go out at the next start.
+    public func run() async throws {
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            do {
+                _ = try await cancelWhenGracefulShutdown { try await self.relayPending() }
+            } catch is CancellationError {
+                return
+            } catch {
+                logger.warning("outbox relay round failed", metadata: ["error": "\(error)"])
+            }
+            // Wait for a notify or the poll interval, whichever comes first.
+            let deadline = ContinuousClock.now + pollInterval
+            while ContinuousClock.now < deadline, !notified.exchange(false, ordering: .relaxed) {
+                if Task.isShuttingDownGracefully || Task.isCancelled { return }
+                try? await Task.sleep(for: .milliseconds(10))
+            }
+        }
+    }
+}

@@ -1,0 +1,60 @@
+import AMQP
+import Events
+import Foundation
+import Mongo
+import Synchronization
+import TestSupport
+
+/// A consuming service name, database and broker of one test, cleaned up afterwards.
+struct EventTestBed {
+    let service = TestServers.uniqueName("svc")
+    let mongo: MongoClient
+    let database: MongoDatabase
+    let amqp: AMQPConfiguration
+
+    init(amqpPort: Int = TestServers.amqpPort) throws {
+        mongo = try MongoClient(uri: TestServers.mongoURI, threads: 4)
+        database = mongo.database(TestServers.uniqueName("events"))
+        amqp = AMQPConfiguration(port: amqpPort, heartbeatSeconds: 5, maxBackoffSeconds: 0.5)
+    }
+
+    func queue<P: EventPayload>(_ type: P.Type) -> String { EventTopology.queue(service: service, type: P.type) }
+    func deadQueue<P: EventPayload>(_ type: P.Type) -> String { EventTopology.deadLetterQueue(service: service, type: P.type) }
+
+    func envelopeBody<P: EventPayload>(_ envelope: EventEnvelope<P>) throws -> AMQPMessage {
+        AMQPMessage(exchange: EventTopology.exchange, routingKey: P.type, body: Array(try EventCoding.encoder.encode(envelope)),
+                    messageId: envelope.id, correlationId: envelope.correlationId)
+    }
+
+    func cleanUp(_ types: [any EventPayload.Type]) async throws {
+        let admin = AMQPAdmin(config: amqp)
+        for type in types {
+            try await admin.deleteQueue(EventTopology.queue(service: service, type: type.type))
+            try await admin.deleteQueue(EventTopology.deadLetterQueue(service: service, type: type.type))
+        }
+        try await database.drop()
+        try await mongo.close()
+    }
+}
+
+/// Deliveries a plain test consumer saw.
+final class Seen: Sendable {
+    private let state = Mutex<[AMQPDelivery]>([])
+    func add(_ d: AMQPDelivery) { state.withLock { $0.append(d) } }
+    var all: [AMQPDelivery] { state.withLock { $0 } }
+
+    func wait(timeout: Duration, until condition: @Sendable ([AMQPDelivery]) -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if condition(all) { return true }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return condition(all)
+    }
+}
+
+/// A counter document the handlers bump inside their transaction.
+struct Counter: Codable, Sendable {
+    var _id: String
+    var n: Int
+}

@@ -1,0 +1,86 @@
+import AMQP
+import Events
+import Foundation
+import Mongo
+import TestSupport
+import Testing
+
+private struct SignupFailed: Error {}
+
+@Suite struct OutboxTests {
+    @Test func onlyCommittedChangesLeaveEvents() async throws {
+        let bed = try EventTestBed()
+        let outbox = Outbox(database: bed.database)
+        try await outbox.prepare()
+        let users = bed.database.collection("users", of: Counter.self)
+        try await users.insert(Counter(_id: "seed", n: 0))
+
+        await #expect(throws: SignupFailed.self) {
+            try await bed.mongo.withTransaction { session in
+                try await users.insert(Counter(_id: "u1", n: 1), session: session)
+                try await outbox.record(UserCreated(userId: "u1", email: "a@b.c", firstName: "A", lastName: "B"), correlationId: "c1", session: session)
+                throw SignupFailed()
+            }
+        }
+        #expect(try await outbox.pendingCount() == 0, "no event without its change")
+        #expect(try await users.count(.eq("_id", "u1")) == 0)
+
+        try await bed.mongo.withTransaction { session in
+            try await users.insert(Counter(_id: "u2", n: 1), session: session)
+            try await outbox.record(UserCreated(userId: "u2", email: "c@d.e", firstName: "C", lastName: "D"), correlationId: "c2", session: session)
+        }
+        #expect(try await outbox.pendingCount() == 1)
+        try await bed.cleanUp([])
+    }
+
+    /// RabbitMQ stopped: 50 changes commit anyway; the broker comes back and each event is delivered once.
+    @Test func eventsRecordedWhileTheBrokerIsDownAreDeliveredOnceItIsBack() async throws {
+        try await TestServers.faultAMQPLock.withLock {
+            let server = TestServers.faultAMQP
+            let bed = try EventTestBed(amqpPort: server.port)
+            let outbox = Outbox(database: bed.database)
+            try await outbox.prepare()
+            // The test consumer's queue exists before the outage, as a service's would.
+            let queue = bed.queue(UserCreated.self)
+            try await AMQPAdmin(config: bed.amqp).declare(EventTopology.consumer(service: bed.service, type: UserCreated.type))
+
+            try await TestServers.servers("stop", server.name)
+            for i in 0..<50 {
+                try await bed.mongo.withTransaction { session in
+                    try await outbox.record(
+                        UserCreated(userId: "u\(i)", email: "u\(i)@example.com", firstName: "U", lastName: "\(i)"),
+                        correlationId: "signup-\(i)", session: session)
+                }
+            }
+            #expect(try await outbox.pendingCount() == 50)
+
+            // A relay that starts now (as after a producer restart) waits for the broker.
+            let publisher = Publisher(config: bed.amqp, topology: EventTopology.producer)
+            let relay = OutboxRelay(outbox: outbox, publisher: publisher)
+            let relaying = Task { try await relay.relayPending() }
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(try await outbox.pendingCount() == 50, "nothing is marked sent while the broker is down")
+            try await TestServers.servers("restart", server.name)
+            #expect(try await relaying.value == 50)
+            #expect(try await outbox.pendingCount() == 0)
+
+            let seen = Seen()
+            let consumer = Consumer(config: bed.amqp, queue: queue) { delivery in
+                seen.add(delivery)
+                return .ack
+            }
+            #expect(await seen.wait(timeout: .seconds(20)) { $0.count >= 50 })
+            try await Task.sleep(for: .milliseconds(300))  // room for a duplicate to show up
+            let ids = seen.all.compactMap(\.message.messageId)
+            #expect(ids.count == 50 && Set(ids).count == 50, "each event exactly once")
+            let first = try #require(seen.all.first)
+            let envelope = try EventCoding.decoder.decode(EventEnvelope<UserCreated>.self, from: Data(first.message.body))
+            #expect(envelope.type == "auth.user.created" && envelope.version == 1 && envelope.correlationId.hasPrefix("signup-"))
+            #expect(first.message.correlationId == envelope.correlationId && first.message.persistent)
+
+            await consumer.close()
+            await publisher.close()
+            try await bed.cleanUp([UserCreated.self])
+        }
+    }
+}
