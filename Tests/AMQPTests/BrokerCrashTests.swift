@@ -100,6 +100,32 @@ extension BrokerCrashTests {
     }
 }
 
+extension BrokerCrashTests {
+    @Test func aPublishWaitingForADeadBrokerCanBeCancelled() async throws {
+        try await TestServers.faultAMQPLock.withLock {
+            let server = TestServers.faultAMQP
+            let config = AMQPConfiguration(port: server.port, heartbeatSeconds: 1, maxBackoffSeconds: 0.5)
+            let t = TestTopology()
+            let publisher = Publisher(config: config, topology: t.topology)
+            try await publisher.publish(t.message("before"))
+            try await TestServers.servers("stop", server.name)
+
+            let stuck = Task { try await publisher.publish(t.message("stuck")) }
+            try await Task.sleep(for: .milliseconds(300))
+            let started = ContinuousClock.now
+            stuck.cancel()
+            await #expect(throws: CancellationError.self) { try await stuck.value }
+            #expect(ContinuousClock.now - started < .seconds(1), "cancellation does not wait for the broker")
+
+            try await TestServers.servers("restart", server.name)
+            try await publisher.publish(t.message("after"))
+            await publisher.close()
+            #expect(try await AMQPAdmin(config: config).messageCount(t.queue) >= 2)
+            try await t.cleanUp(config)
+        }
+    }
+}
+
 final class PublishLog: Sendable {
     private let state = Mutex<(ids: Set<String>, spanning: Int, killed: Bool, restarted: Bool)>(([], 0, false, false))
 

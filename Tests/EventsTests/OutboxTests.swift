@@ -1,7 +1,9 @@
 import AMQP
 import Events
 import Foundation
+import Logging
 import Mongo
+import ServiceLifecycle
 import TestSupport
 import Testing
 
@@ -81,6 +83,37 @@ private struct SignupFailed: Error {}
             await consumer.close()
             await publisher.close()
             try await bed.cleanUp([UserCreated.self])
+        }
+    }
+
+    /// SIGTERM during an outage: the relay gives up its round at once, and the events stay for the next start.
+    @Test func theRelayStopsOnShutdownEvenWhileTheBrokerIsDown() async throws {
+        try await TestServers.faultAMQPLock.withLock {
+            let server = TestServers.faultAMQP
+            let bed = try EventTestBed(amqpPort: server.port)
+            let outbox = Outbox(database: bed.database)
+            try await outbox.prepare()
+            let publisher = Publisher(config: bed.amqp, topology: EventTopology.producer)
+            let relay = OutboxRelay(outbox: outbox, publisher: publisher, pollInterval: .milliseconds(100))
+            let group = ServiceGroup(services: [relay], logger: Logger(label: "test"))
+            let running = Task { try await group.run() }
+
+            try await TestServers.servers("stop", server.name)
+            try await bed.mongo.withTransaction { session in
+                try await outbox.record(UserDeleted(userId: "later"), correlationId: "c", session: session)
+            }
+            relay.notify()
+            try await Task.sleep(for: .milliseconds(500))
+            let started = ContinuousClock.now
+            await group.triggerGracefulShutdown()
+            try await running.value
+            #expect(ContinuousClock.now - started < .seconds(3))
+            #expect(try await outbox.pendingCount() == 1, "the event waits for the next start")
+
+            try await TestServers.servers("restart", server.name)
+            #expect(try await OutboxRelay(outbox: outbox, publisher: publisher).relayPending() == 1)
+            await publisher.close()
+            try await bed.cleanUp([])
         }
     }
 }
