@@ -4,5 +4,5 @@ import ArgumentParser
 struct Switchboard: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Switchboard: a real-time chat backend.",
-        subcommands: [Check.self, Probe.self])
+        subcommands: [AuthCommand.self, Check.self, Probe.self])
 }

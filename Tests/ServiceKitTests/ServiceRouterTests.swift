@@ -27,6 +27,10 @@ private func testRouter(checks: [ReadinessCheck] = []) -> Router<ServiceRequestC
         struct In: Decodable { let n: Int }
         return String(try await request.decode(as: In.self, context: context).n)
     }
+    router.post("/strict") { request, context -> String in
+        struct In: Decodable { let n: Int; let secret: String }
+        return String(try await request.decodeBody(as: In.self, context: context).n)
+    }
     router.get("/id") { _, context in context.requestId }
     return router
 }
@@ -107,6 +111,28 @@ private func testRouter(checks: [ReadinessCheck] = []) -> Router<ServiceRequestC
                 #expect(response.status == .contentTooLarge)
                 let decoded = try JSONDecoder().decode(ErrorBody.self, from: Data(buffer: response.body))
                 #expect(decoded.error.code == "payload_too_large")
+            }
+        }
+    }
+}
+
+@Suite struct DecodeBodyTests {
+    @Test func errorsNameTheFieldAndNeverEchoTheInput() async throws {
+        let app = Application(router: testRouter())
+        try await app.test(.router) { client in
+            let cases: [(String, String, String)] = [
+                (#"{"secret": "hunter2"}"#, "missing_field", "n is required"),
+                (#"{"n": "hunter2", "secret": "x"}"#, "invalid_field", "n has the wrong type"),
+                (#"{"n": 1, "secret": {"$ne": "hunter2"}}"#, "invalid_field", "secret has the wrong type"),
+                ("hunter2", "invalid_body", "Request body is not valid JSON"),
+            ]
+            for (input, code, message) in cases {
+                try await client.execute(uri: "/strict", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: input)) { response in
+                    #expect(response.status == .badRequest)
+                    let decoded = try JSONDecoder().decode(ErrorBody.self, from: Data(buffer: response.body))
+                    #expect(decoded.error.code == code && decoded.message == message, "\(input)")
+                    #expect(!String(buffer: response.body).contains("hunter2"))
+                }
             }
         }
     }

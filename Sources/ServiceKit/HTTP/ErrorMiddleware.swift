@@ -30,10 +30,26 @@ public struct ErrorMiddleware<Context: ServiceContext>: RouterMiddleware {
         case let e as any HTTPResponseError:
             // For example a body over the size limit (NIOTooManyBytesError).
             return APIError(e.status, code: code(for: e.status), message: e.status.reasonPhrase)
-        case is DecodingError: return .badRequest("Request body is not valid for this endpoint", code: "invalid_body")
+        case let e as DecodingError: return decodingError(e)
         case MongoError.duplicateKey: return .conflict("Already exists")
         case MongoError.unavailable, RedisError.unavailable, AMQPError.connection: return .unavailable()
         default: return .internalError()
+        }
+    }
+
+    /// Names the field at fault (never its value: it may be a password).
+    static func decodingError(_ error: DecodingError) -> APIError {
+        func path(_ keys: [any CodingKey]) -> String { keys.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".") }
+        switch error {
+        case .keyNotFound(let key, let context):
+            return .badRequest("\(path(context.codingPath + [key])) is required", code: "missing_field")
+        case .typeMismatch(_, let context), .valueNotFound(_, let context):
+            guard !context.codingPath.isEmpty else { return .badRequest("Request body must be a JSON object", code: "invalid_body") }
+            return .badRequest("\(path(context.codingPath)) has the wrong type", code: "invalid_field")
+        case .dataCorrupted(let context) where !context.codingPath.isEmpty:
+            return .badRequest("\(path(context.codingPath)) is not valid", code: "invalid_field")
+        default:
+            return .badRequest("Request body is not valid JSON", code: "invalid_body")
         }
     }
 

@@ -1,0 +1,74 @@
+import Crypto
+import CryptoExtras
+import Foundation
+import JWTKit
+import Logging
+
+/// The RSA keys that sign and verify access tokens, and their public JWKS document.
+public struct SigningKeys: Sendable {
+    public let collection: JWTKeyCollection
+    /// The key new tokens are signed with.
+    public let activeKid: String
+    /// What `GET /auth/.well-known/jwks.json` serves: every key that still verifies.
+    public let jwks: JWKS
+
+    /// Keys from `directory` (`<kid>.pem` files; the last by name signs), or one fresh key.
+    public static func load(directory: String?, logger: Logger) async throws -> SigningKeys {
+        var keys: [(kid: String, key: JWTKit.Insecure.RSA.PrivateKey)] = []
+        if let directory {
+            let files = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".pem") }.sorted()
+            for file in files {
+                let pem = try String(contentsOfFile: "\(directory)/\(file)", encoding: .utf8)
+                do {
+                    keys.append((String(file.dropLast(4)), try JWTKit.Insecure.RSA.PrivateKey(pem: pem)))
+                } catch {
+                    throw KeyError.unreadable(file: "\(directory)/\(file)")
+                }
+            }
+            guard !keys.isEmpty else { throw KeyError.noKeys(directory: directory) }
+        } else {
+            logger.warning("AUTH_KEYS_DIR is not set: signing with a key made at start (tokens do not survive a restart)")
+            keys.append(("generated-\(UUID().uuidString.prefix(8).lowercased())", try generate()))
+        }
+        return try await SigningKeys(keys: keys)
+    }
+
+    /// A new 2048-bit RSA key.
+    public static func generate() throws -> JWTKit.Insecure.RSA.PrivateKey {
+        try JWTKit.Insecure.RSA.PrivateKey(backing: _RSA.Signing.PrivateKey(keySize: .bits2048))
+    }
+
+    public init(keys: [(kid: String, key: JWTKit.Insecure.RSA.PrivateKey)]) async throws {
+        precondition(!keys.isEmpty, "at least one signing key")
+        let collection = JWTKeyCollection()
+        var jwks: [JWK] = []
+        for (kid, key) in keys {
+            await collection.add(rsa: key, digestAlgorithm: .sha256, kid: JWKIdentifier(string: kid))
+            let (modulus, exponent) = try key.publicKey.getKeyPrimitives()
+            jwks.append(.rsa(.rs256, identifier: JWKIdentifier(string: kid), modulus: modulus.base64URL, exponent: exponent.base64URL))
+        }
+        self.collection = collection
+        self.activeKid = keys[keys.count - 1].kid
+        self.jwks = JWKS(keys: jwks)
+    }
+
+    public enum KeyError: Error, CustomStringConvertible {
+        case unreadable(file: String)
+        case noKeys(directory: String)
+
+        public var description: String {
+            switch self {
+            case .unreadable(let file): "\(file) is not an RSA private key in PEM form"
+            case .noKeys(let directory): "AUTH_KEYS_DIR=\(directory) holds no .pem key"
+            }
+        }
+    }
+}
+
+extension Data {
+    /// Base64url without padding, as JWKs carry their numbers.
+    var base64URL: String {
+        base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+}

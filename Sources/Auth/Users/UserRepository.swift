@@ -1,0 +1,40 @@
+import BSON
+import Events
+import Foundation
+import Mongo
+
+/// Where accounts live. Creating one records `auth.user.created` in the same transaction.
+public protocol UserRepository: Sendable {
+    /// Throws `MongoError.duplicateKey` when the email is taken.
+    func create(_ user: User, correlationId: String) async throws
+    func find(email: String) async throws -> User?
+    func find(id: ObjectId) async throws -> User?
+}
+
+public struct MongoUserRepository: UserRepository {
+    let users: MongoCollection<User>
+    let outbox: Outbox
+    let client: MongoClient
+
+    public init(database: MongoDatabase, outbox: Outbox) {
+        users = database.collection("users")
+        self.outbox = outbox
+        client = database.client
+    }
+
+    public func prepare() async throws {
+        try await users.createIndexes([Index("email", unique: true)])
+    }
+
+    public func create(_ user: User, correlationId: String) async throws {
+        try await client.withTransaction { session in
+            try await users.insert(user, session: session)
+            try await outbox.record(
+                UserCreated(userId: user._id.hex, email: user.email, firstName: user.firstName, lastName: user.lastName),
+                correlationId: correlationId, session: session)
+        }
+    }
+
+    public func find(email: String) async throws -> User? { try await users.findOne(.eq("email", email)) }
+    public func find(id: ObjectId) async throws -> User? { try await users.findOne(.eq("_id", id)) }
+}

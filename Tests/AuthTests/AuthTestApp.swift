@@ -1,0 +1,74 @@
+import Auth
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import Mongo
+import ServiceKit
+import TestSupport
+
+/// The auth service as `buildAuthApplication` makes it, on the test servers with a
+/// database of its own (dropped afterwards).
+func withAuthApp(_ test: @escaping @Sendable (any TestClientProtocol, MongoDatabase) async throws -> Void) async throws {
+    let database = TestServers.uniqueName("auth")
+    let env = Environment([
+        "MONGO_URI": TestServers.mongoURI, "MONGO_DATABASE": database, "REDIS_PORT": String(TestServers.redisPort),
+        "AMQP_PORT": String(TestServers.amqpPort),
+    ])
+    let config = try AuthConfiguration.load(from: env)
+    let app = try await buildAuthApplication(config, logger: Logger(label: "auth-test"))
+    let mongo = try MongoClient(uri: TestServers.mongoURI, threads: 2)
+    let db = mongo.database(database)
+    do {
+        try await app.test(.router) { client in try await test(client, db) }
+    } catch {
+        try? await db.drop()
+        try await mongo.close()
+        throw error
+    }
+    try await db.drop()
+    try await mongo.close()
+}
+
+struct ErrorBody: Decodable {
+    struct Detail: Decodable { let code: String; let requestId: String }
+    let message: String
+    let error: Detail
+}
+
+struct SessionBody: Decodable {
+    struct User: Decodable { let _id: String; let id: String; let firstName: String; let lastName: String; let emailId: String; let role: String }
+    let message: String
+    let data: User
+    let access_token: String
+    let token_type: String
+    let expires_in: Int
+}
+
+let json: HTTPFields = [.contentType: "application/json"]
+
+func body(_ object: [String: Any]) -> ByteBuffer {
+    ByteBuffer(bytes: try! JSONSerialization.data(withJSONObject: object))
+}
+
+/// The error body's code, or a marker when the body is not one.
+func errorCode(_ response: TestResponse) -> String {
+    (try? decode(ErrorBody.self, response))?.error.code ?? "<not an error body: \(String(buffer: response.body))>"
+}
+
+func decode<T: Decodable>(_ type: T.Type, _ response: TestResponse) throws -> T {
+    try JSONDecoder().decode(type, from: Data(buffer: response.body))
+}
+
+func signup(_ client: any TestClientProtocol, email: String = "ada@example.com", password: String = "correct horse 1") async throws -> SessionBody {
+    try await client.execute(uri: "/signup", method: .post, headers: json,
+                             body: body(["firstName": "Ada", "lastName": "Lovelace", "emailId": email, "password": password])) { response in
+        guard response.status == .created else { throw TestFailure("signup answered \(response.status): \(String(buffer: response.body))") }
+        return try decode(SessionBody.self, response)
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
+}
