@@ -29,3 +29,4 @@ pid_alive() {
   local state; state=$(sed -n 's/^[0-9]* (.*) \(.\).*/\1/p' "/proc/$1/stat" 2>/dev/null)
   [ "$state" != Z ]
 }
+
