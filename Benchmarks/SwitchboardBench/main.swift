@@ -1,13 +1,17 @@
 import AMQP
 import BSON
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Mongo
 import Redis
 
 // Swift clients against the bare C libraries, the same operations side by side in
 // one run: each round runs C then Swift (then Swift then C in the next round), and
 // the table shows the median of the rounds and the ratio Swift / C.
-// Usage: SwitchboardBench [rounds]   (servers from BENCH_MONGO_URI, BENCH_REDIS_PORT, BENCH_AMQP_PORT)
+// Usage: SwitchboardBench [rounds]   (servers from BENCH_MONGO_URI, BENCH_REDIS_PORT, BENCH_AMQP_PORT;
+// BENCH_MONGO_RESET restarts MongoDB before each insert measurement)
 
 let env = ProcessInfo.processInfo.environment
 let mongoURI = env["BENCH_MONGO_URI"] ?? "mongodb://127.0.0.1:27217/"
@@ -39,9 +43,28 @@ func measure(_ n: Int, _ body: () async throws -> Void) async rethrows -> Double
 
 func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 
+/// SecantusDB (the test server) slows with every write it has taken since it started, so each
+/// insert measurement starts on a fresh server: `BENCH_MONGO_RESET` is a shell command that
+/// restarts it (scripts/bench sets it). Then wait until the Swift client reaches it again.
+func resetMongo() async throws {
+    guard let command = env["BENCH_MONGO_RESET"] else { return }
+    var pid = pid_t()
+    let argv: [String] = ["/bin/sh", "-c", command]
+    var args: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
+    defer { args.forEach { free($0) } }
+    guard posix_spawn(&pid, "/bin/sh", nil, nil, &args, environ) == 0 else { fatalError("cannot run BENCH_MONGO_RESET") }
+    var status: Int32 = 0
+    waitpid(pid, &status, 0)
+    precondition(status == 0, "BENCH_MONGO_RESET failed")
+    for _ in 0..<100 {
+        if (try? await mongo.ping()) != nil { return }
+        try await Task.sleep(for: .milliseconds(100))
+    }
+    fatalError("MongoDB did not come back after BENCH_MONGO_RESET")
+}
+
 let mongo = try MongoClient(uri: mongoURI, threads: 4)
 let database = "bench_\(UInt32.random(in: 0...UInt32.max))"
-let users = mongo.database(database).collection("users", of: BenchUser.self)
 let redis = RedisClient(port: redisPort, connections: 4)
 let amqp = AMQPConfiguration(port: amqpPort, heartbeatSeconds: 0)
 let queue = "bench.\(UInt32.random(in: 0...UInt32.max))"
@@ -69,9 +92,13 @@ for round in 0..<rounds {
             try await admin.purge(queue)
             rows[1].c.append(await measure(waitEachN) { _ = CBaseline.amqpConfirmedPublishes(port: amqpPort, queue: queue, n: waitEachN, window: 1) })
             try await admin.purge(queue)
+            // A fresh collection per round and side: the test server slows as a collection grows.
             var ids = [[UInt8]]()
-            rows[2].c.append(await measure(mongoN) { ids = CBaseline.mongoInsert(uri: mongoURI, database: database, collection: "c_users", n: mongoN, offset: round * mongoN) })
-            rows[3].c.append(await measure(mongoN) { precondition(CBaseline.mongoFind(uri: mongoURI, database: database, collection: "c_users", ids: ids) == mongoN) })
+            let collection = "c_users_\(round)"
+            try await resetMongo()
+            rows[2].c.append(await measure(mongoN) { ids = CBaseline.mongoInsert(uri: mongoURI, database: database, collection: collection, n: mongoN, offset: round * mongoN) })
+            rows[3].c.append(await measure(mongoN) { precondition(CBaseline.mongoFind(uri: mongoURI, database: database, collection: collection, ids: ids) == mongoN) })
+            try await mongo.database(database).collection(collection, of: BenchUser.self).drop()
             rows[4].c.append(await measure(redisN) { precondition(CBaseline.redisGets(port: redisPort, key: "bench:key", n: redisN) == redisN) })
         } else {
             // Swift
@@ -86,6 +113,8 @@ for round in 0..<rounds {
             rows[1].swift.append(try await measure(waitEachN) { for _ in 0..<waitEachN { try await publisher.publish(message) } })
             try await admin.purge(queue)
             var ids = [ObjectId]()
+            let users = mongo.database(database).collection("users_\(round)", of: BenchUser.self)
+            try await resetMongo()
             rows[2].swift.append(try await measure(mongoN) {
                 for i in (round * mongoN)..<((round + 1) * mongoN) {
                     let user = BenchUser(_id: ObjectId(), email: "user\(i)@example.com", name: "User \(i)", age: i % 90,
@@ -100,6 +129,7 @@ for round in 0..<rounds {
                     precondition(found != nil)
                 }
             })
+            try await users.drop()
             rows[4].swift.append(try await measure(redisN) {
                 for _ in 0..<redisN {
                     let value = try await redis.get("bench:key")
@@ -123,4 +153,9 @@ print("|---|---:|---:|---:|---:|")
 for row in rows {
     let c = median(row.c), s = median(row.swift)
     print("| \(row.name) | \(row.n) | \(fmt(c)) | \(fmt(s)) | \(String(format: "%.2f", s / c)) |")
+}
+print("\nEvery round (ops/s), C / Swift:")
+for row in rows {
+    let pairs = zip(row.c, row.swift).map { "\(Int($0))/\(Int($1))" }.joined(separator: "  ")
+    print("  \(row.name): \(pairs)")
 }
