@@ -35,11 +35,7 @@ public func buildAuthApplication(_ config: AuthConfiguration, logger: Logger) as
     return Application(
         router: router,
         configuration: .init(address: .hostname(service.host, port: service.port), serverName: "switchboard-auth"),
-        services: [
-            ClientShutdown("rabbitmq") { await publisher.close() },
-            ClientShutdown("redis") { try? await redis.close() },
-            ClientShutdown("mongo") { try? await mongo.close() },
-            relay,
-        ],
+        // Shut down in reverse: the server, the relay, then the clients.
+        services: ClientShutdown.closing(publisher: publisher, redis: redis, mongo: mongo) + [relay],
         logger: logger)
 }

@@ -24,10 +24,19 @@ public struct UserDeleted: EventPayload {
     public init(userId: String) { self.userId = userId }
 }
 
-/// `request.accepted`: two users are now connected; chat records the connection.
-public struct RequestAccepted: EventPayload {
-    public static let type = "request.accepted"
-    public static let version = 1
+/// How an invite was answered: the one difference between `request.accepted` and `request.rejected`.
+public protocol InviteAnswer: Sendable {
+    static var eventType: String { get }
+}
+
+public enum Accepted: InviteAnswer { public static let eventType = "request.accepted" }
+public enum Rejected: InviteAnswer { public static let eventType = "request.rejected" }
+
+/// An invite was answered. `request.accepted` connects the two users (chat records the
+/// connection); `request.rejected` does not.
+public struct InviteAnswered<Answer: InviteAnswer>: EventPayload {
+    public static var type: String { Answer.eventType }
+    public static var version: Int { 1 }
     public var requestId: String
     public var fromUserId: String
     public var toUserId: String
@@ -39,17 +48,5 @@ public struct RequestAccepted: EventPayload {
     }
 }
 
-/// `request.rejected`: an invite was turned down.
-public struct RequestRejected: EventPayload {
-    public static let type = "request.rejected"
-    public static let version = 1
-    public var requestId: String
-    public var fromUserId: String
-    public var toUserId: String
-
-    public init(requestId: String, fromUserId: String, toUserId: String) {
-        self.requestId = requestId
-        self.fromUserId = fromUserId
-        self.toUserId = toUserId
-    }
-}
+public typealias RequestAccepted = InviteAnswered<Accepted>
+public typealias RequestRejected = InviteAnswered<Rejected>

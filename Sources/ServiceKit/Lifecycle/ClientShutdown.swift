@@ -1,3 +1,6 @@
+import AMQP
+import Mongo
+import Redis
 import ServiceLifecycle
 
 /// Closes a client (Mongo, Redis, AMQP) when the service group shuts down gracefully
@@ -17,5 +20,16 @@ public struct ClientShutdown: Service, CustomStringConvertible {
     public func run() async throws {
         try? await gracefulShutdown()
         await close()
+    }
+}
+
+extension ClientShutdown {
+    /// The shutdowns of a service's usual clients, in the order they should close.
+    public static func closing(publisher: Publisher, redis: RedisClient, mongo: MongoClient) -> [any Service] {
+        [
+            ClientShutdown("rabbitmq") { await publisher.close() },
+            ClientShutdown("redis") { try? await redis.close() },
+            ClientShutdown("mongo") { try? await mongo.close() },
+        ]
     }
 }

@@ -16,10 +16,6 @@ func buildProbe(_ config: ServiceConfiguration, logger: Logger) throws -> some A
     return Application(
         router: router,
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "switchboard-probe"),
-        services: [
-            ClientShutdown("rabbitmq") { await publisher.close() },
-            ClientShutdown("redis") { try? await redis.close() },
-            ClientShutdown("mongo") { try? await mongo.close() },
-        ],
+        services: ClientShutdown.closing(publisher: publisher, redis: redis, mongo: mongo),
         logger: logger)
 }
