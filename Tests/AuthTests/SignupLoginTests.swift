@@ -60,6 +60,21 @@ import Testing
         }
     }
 
+    @Test func aStaleCookieDoesNotStopALogin() async throws {
+        try await withAuthApp { client, _ in
+            _ = try await signup(client)
+            let stale: HTTPFields = [.contentType: "application/json", .cookie: "token=expired.or.forged"]
+            try await client.execute(uri: "/login", method: .post, headers: stale,
+                                     body: body(["emailId": "ada@example.com", "password": "correct horse 1"])) { response in
+                #expect(response.status == .ok)
+            }
+            try await client.execute(uri: "/me", method: .get, headers: stale) { response in
+                #expect(response.status == .unauthorized)
+                #expect((try? decode(ErrorBody.self, response))?.message == "Invalid or expired token")
+            }
+        }
+    }
+
     @Test func aTakenEmailIsAConflict() async throws {
         try await withAuthApp { client, db in
             _ = try await signup(client)
