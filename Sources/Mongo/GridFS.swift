@@ -81,17 +81,28 @@ public struct GridFSBucket: Sendable {
     }
 }
 
-/// Opens the bucket on `client` for the duration of `body`.
-private func withBucket<R>(_ client: OpaquePointer, database: String, bucket: String, _ body: (OpaquePointer) throws -> R) throws -> R {
+/// The database handle and bucket for `bucket` on `client`; the caller destroys both.
+private func openBucket(_ client: OpaquePointer, database: String, bucket: String) throws -> (database: OpaquePointer, bucket: OpaquePointer) {
     guard let db = mongoc_client_get_database(client, database) else {
         throw MongoError.client(domain: 0, code: 0, message: "no database handle for \(database)")
     }
-    defer { mongoc_database_destroy(db) }
     var error = bson_error_t()
-    let handle = try withBSON(["bucketName": .string(bucket)]) { mongoc_gridfs_bucket_new(db, $0, nil, &error) }
-    guard let handle else { throw makeError(error) }
-    defer { mongoc_gridfs_bucket_destroy(handle) }
-    return try body(handle)
+    let handle = try? withBSON(["bucketName": .string(bucket)]) { mongoc_gridfs_bucket_new(db, $0, nil, &error) }
+    guard let handle = handle ?? nil else {
+        mongoc_database_destroy(db)
+        throw makeError(error)
+    }
+    return (db, handle)
+}
+
+/// Opens the bucket on `client` for the duration of `body`.
+private func withBucket<R>(_ client: OpaquePointer, database: String, bucket: String, _ body: (OpaquePointer) throws -> R) throws -> R {
+    let opened = try openBucket(client, database: database, bucket: bucket)
+    defer {
+        mongoc_gridfs_bucket_destroy(opened.bucket)
+        mongoc_database_destroy(opened.database)
+    }
+    return try body(opened.bucket)
 }
 
 public struct GridFSDownload: AsyncSequence, Sendable {
@@ -178,20 +189,23 @@ final class GridFSStream: Sendable {
         let (database, name) = (bucket.database, bucket.bucket)
         return try await threads.runIfActive {
             let client = pool.pop()
-            var error = bson_error_t()
-            guard let db = mongoc_client_get_database(client, database) else {
+            var opened: (database: OpaquePointer, bucket: OpaquePointer)?
+            do {
+                let bucket = try openBucket(client, database: database, bucket: name)
+                opened = bucket
+                var error = bson_error_t()
+                guard let stream = try openStream(bucket.bucket, &error) else { throw makeError(error) }
+                let state = GridFSStreamState(client: client, database: bucket.database, bucket: bucket.bucket, stream: stream)
+                return GridFSStream(state: state, pool: pool, threads: threads, isUpload: isUpload)
+            } catch {
+                // Nothing opened so far outlives a failure to open the stream.
+                if let opened {
+                    mongoc_gridfs_bucket_destroy(opened.bucket)
+                    mongoc_database_destroy(opened.database)
+                }
                 pool.push(client)
-                throw MongoError.client(domain: 0, code: 0, message: "no database handle for \(database)")
+                throw error
             }
-            let handle = try? withBSON(["bucketName": .string(name)]) { mongoc_gridfs_bucket_new(db, $0, nil, &error) }
-            guard let handle, let stream = try openStream(handle, &error) else {
-                if let handle = handle ?? nil { mongoc_gridfs_bucket_destroy(handle) }
-                mongoc_database_destroy(db)
-                pool.push(client)
-                throw makeError(error)
-            }
-            let state = GridFSStreamState(client: client, database: db, bucket: handle, stream: stream)
-            return GridFSStream(state: state, pool: pool, threads: threads, isUpload: isUpload)
         }
     }
 

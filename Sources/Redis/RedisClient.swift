@@ -32,6 +32,11 @@ public final class RedisClient: Sendable {
     /// Runs one command and returns its reply; an error reply throws `RedisError.command`.
     @discardableResult
     public func command(_ arguments: any RedisArgument...) async throws -> RedisValue {
+        try await command(arguments)
+    }
+
+    @discardableResult
+    public func command(_ arguments: [any RedisArgument]) async throws -> RedisValue {
         try await pipeline([arguments])[0]
     }
 
@@ -54,7 +59,7 @@ public final class RedisClient: Sendable {
         var arguments: [any RedisArgument] = ["SET", key, value]
         if let expireSeconds { arguments += ["EX", expireSeconds] }
         if onlyIfAbsent { arguments.append("NX") }
-        return try await pipelineOne(arguments) != .null
+        return try await command(arguments) != .null
     }
 
     @discardableResult
@@ -65,12 +70,12 @@ public final class RedisClient: Sendable {
     @discardableResult
     public func del(_ keys: [String]) async throws -> Int {
         guard !keys.isEmpty else { return 0 }
-        return try integer(await pipelineOne(["DEL"] + keys))
+        return try integer(await command(["DEL"] + keys))
     }
 
     public func mget(_ keys: [String]) async throws -> [[UInt8]?] {
         guard !keys.isEmpty else { return [] }
-        guard case .array(let values) = try await pipelineOne(["MGET"] + keys) else {
+        guard case .array(let values) = try await command(["MGET"] + keys) else {
             throw RedisError.unexpectedReply("MGET did not return an array")
         }
         return values.map(\.bytes)
@@ -88,17 +93,17 @@ public final class RedisClient: Sendable {
 
     /// Seconds until the key expires: -1 without expiry, -2 when it does not exist.
     public func ttl(_ key: String) async throws -> Int {
-        try integer(await pipelineOne(["TTL", key]))
+        try integer(await command(["TTL", key]))
     }
 
     /// Publishes to a channel; returns how many subscribers received it.
     @discardableResult
     public func publish(_ channel: String, _ message: some RedisArgument) async throws -> Int {
-        try integer(await pipelineOne(["PUBLISH", channel, message]))
+        try integer(await command(["PUBLISH", channel, message]))
     }
 
     public func ping() async throws {
-        guard try await pipelineOne(["PING"]) == .status("PONG") else { throw RedisError.unexpectedReply("PING") }
+        guard try await command(["PING"]) == .status("PONG") else { throw RedisError.unexpectedReply("PING") }
     }
 
     /// Messages published to `channels` from now on, on a connection of their own.
@@ -107,10 +112,6 @@ public final class RedisClient: Sendable {
     }
 
     // MARK: pool
-
-    private func pipelineOne(_ arguments: [any RedisArgument]) async throws -> RedisValue {
-        try await pipeline([arguments])[0]
-    }
 
     private func integer(_ value: RedisValue) throws -> Int {
         guard let i = value.integer else { throw RedisError.unexpectedReply("\(value)") }

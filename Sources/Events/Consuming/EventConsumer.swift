@@ -97,17 +97,20 @@ public final class EventConsumer: Sendable {
         var log = logger
         log[metadataKey: "queue"] = .string(queue)
         let body = Data(delivery.message.body)
-        guard let header = try? EventCoding.decoder.decode(EventHeader.self, from: body) else {
-            return await deadLetter(delivery, queue: queue, reason: "not an event envelope", attempts: 0, logger: log)
-        }
-        log[metadataKey: "eventId"] = .string(header.id)
-        log[metadataKey: "correlationId"] = .string(header.correlationId)
         let envelope: EventEnvelope<P>
         do {
             envelope = try EventCoding.decoder.decode(EventEnvelope<P>.self, from: body)
         } catch {
+            // Only now read the bare header: to say whether this is an event at all, and which.
+            guard let header = try? EventCoding.decoder.decode(EventHeader.self, from: body) else {
+                return await deadLetter(delivery, queue: queue, reason: "not an event envelope", attempts: 0, logger: log)
+            }
+            log[metadataKey: "eventId"] = .string(header.id)
+            log[metadataKey: "correlationId"] = .string(header.correlationId)
             return await deadLetter(delivery, queue: queue, reason: "payload does not match \(P.type) v\(P.version): \(error)", attempts: 0, logger: log)
         }
+        log[metadataKey: "eventId"] = .string(envelope.id)
+        log[metadataKey: "correlationId"] = .string(envelope.correlationId)
 
         var lastError = ""
         for attempt in 1...retry.maxAttempts {

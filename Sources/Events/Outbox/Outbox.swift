@@ -51,8 +51,9 @@ public struct Outbox: Sendable {
         try await entries.findAll(.eq("publishedAt", BSONValue.null), options: FindOptions(sort: [("createdAt", .ascending)], limit: limit))
     }
 
-    func markPublished(_ id: String) async throws {
-        _ = try await entries.updateOne(.eq("_id", id), .set("publishedAt", Date()))
+    func markPublished(_ ids: [String]) async throws {
+        guard !ids.isEmpty else { return }
+        _ = try await entries.updateMany(.in("_id", ids), .set("publishedAt", Date()))
     }
 
     /// How many entries wait to be published (for metrics and tests).

@@ -37,18 +37,30 @@ public final class OutboxRelay: Service, Sendable {
         while true {
             let batch = try await outbox.pending(limit: batchSize)
             if batch.isEmpty { return total }
-            try await withThrowingTaskGroup(of: Void.self) { group in
+            // Publish the batch at once; mark what the broker confirmed in one write, even if some failed.
+            let results = await withTaskGroup(of: Result<String, any Error>.self) { group in
                 for entry in batch {
-                    group.addTask { [publisher, outbox] in
-                        try await publisher.publish(AMQPMessage(
-                            exchange: EventTopology.exchange, routingKey: entry.type, body: Array(entry.body.utf8),
-                            messageId: entry._id, correlationId: entry.correlationId))
-                        try await outbox.markPublished(entry._id)
+                    group.addTask { [publisher] in
+                        do {
+                            try await publisher.publish(AMQPMessage(
+                                exchange: EventTopology.exchange, routingKey: entry.type, body: Array(entry.body.utf8),
+                                messageId: entry._id, correlationId: entry.correlationId))
+                            return .success(entry._id)
+                        } catch {
+                            return .failure(error)
+                        }
                     }
                 }
-                try await group.waitForAll()
+                return await group.reduce(into: [Result<String, any Error>]()) { $0.append($1) }
             }
-            total += batch.count
+            let confirmed = results.compactMap { try? $0.get() }
+            try await outbox.markPublished(confirmed)
+            total += confirmed.count
+            if let failure = results.lazy.compactMap({ result -> (any Error)? in
+                if case .failure(let e) = result { return e } else { return nil }
+            }).first {
+                throw failure
+            }
         }
     }
 

@@ -50,13 +50,14 @@ extension Router where Context: ServiceContext {
                 return await group.reduce(into: [String: Bool]()) { $0[$1.0] = $1.1 }
             }
             let ready = results.values.allSatisfy { $0 }
-            let states = Logger.MetadataValue.dictionary(results.mapValues { .string($0 ? "up" : "down") })
+            let states = results.mapValues { $0 ? "up" : "down" }
+            let logged = Logger.MetadataValue.dictionary(states.mapValues { .string($0) })
             if ready {
-                context.logger.debug("readiness checked", metadata: ["checks": states])
+                context.logger.debug("readiness checked", metadata: ["checks": logged])
             } else {
-                context.logger.warning("not ready", metadata: ["checks": states])
+                context.logger.warning("not ready", metadata: ["checks": logged])
             }
-            let body = HealthBody(status: ready ? "ready" : "unavailable", checks: results.mapValues { $0 ? "up" : "down" })
+            let body = HealthBody(status: ready ? "ready" : "unavailable", checks: states)
             let json = try JSONEncoder().encode(body)
             return Response(
                 status: ready ? .ok : .serviceUnavailable, headers: [.contentType: "application/json; charset=utf-8"],

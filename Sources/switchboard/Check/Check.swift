@@ -13,19 +13,19 @@ struct Check: AsyncParsableCommand {
         let config = try ServiceConfiguration.load(service: "switchboard", defaultPort: 3000)
         let mongo = try MongoClient(uri: config.mongoURI, threads: 1)
         let redis = RedisClient(host: config.redisHost, port: config.redisPort, connections: 1)
-        let checks: [(String, () async throws -> Void)] = [
-            ("mongo", { try await mongo.ping() }),
-            ("redis", { try await redis.ping() }),
-            ("rabbitmq", { try await AMQPAdmin(config: config.amqp).waitUntilReachable(timeout: .seconds(1)) }),
+        let amqp = config.amqp
+        let checks: [ReadinessCheck] = [
+            .mongo(mongo), .redis(redis),
+            ReadinessCheck("rabbitmq") { try await AMQPAdmin(config: amqp).waitUntilReachable(timeout: .seconds(1)) },
         ]
         var failed = false
-        for (name, probe) in checks {
+        for check in checks {
             do {
-                try await probe()
-                print("\(name): up")
+                try await check.probe()
+                print("\(check.name): up")
             } catch {
                 failed = true
-                print("\(name): down (\(error))")
+                print("\(check.name): down (\(error))")
             }
         }
         try await mongo.close()
