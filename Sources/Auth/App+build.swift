@@ -20,17 +20,28 @@ public func buildAuthApplication(_ config: AuthConfiguration, logger: Logger) as
     try await outbox.prepare()
     let users = MongoUserRepository(database: database, outbox: outbox)
     try await users.prepare()
+    let sessions = MongoSessionStore(database: database, lifetimeDays: config.refreshTokenDays, graceSeconds: config.refreshGraceSeconds)
+    try await sessions.prepare()
     let relay = OutboxRelay(outbox: outbox, publisher: publisher, logger: logger)
 
-    let keys = try await SigningKeys.load(directory: config.keysDirectory, logger: logger)
+    let keys = try await SigningKeys.load(
+        signingKeyPEM: config.signingKeyPEM, verifyOnlyPEMs: config.verifyKeysPEM, directory: config.keysDirectory, logger: logger)
     let issuer = TokenIssuer(keys: keys, lifetimeSeconds: config.accessTokenSeconds)
+    let denyList = TokenDenyList(redis: redis, logger: logger)
     let hasher = PasswordHasher()
     let decoy = try await hasher.hash("decoy-\(UInt64.random(in: 0...UInt64.max))")
 
-    let router = makeServiceRouter(context: AuthRequestContext.self, checks: [.mongo(mongo), .redis(redis), .amqp(publisher)])
-    router.add(middleware: AccessTokenAuthenticator(issuer: issuer))
-    AuthRoutes(users: users, hasher: hasher, issuer: issuer, relay: relay, cookieSecure: config.cookieSecure, decoyHash: decoy)
-        .add(to: router)
+    let router = makeServiceRouter(checks: [.mongo(mongo), .redis(redis), .amqp(publisher)])
+    // Auth verifies with its own keys; every other service uses JWKSVerifier.
+    router.add(middleware: AuthenticationMiddleware(verifier: issuer, denyList: denyList))
+    AuthRoutes(
+        users: users, sessions: sessions, denyList: denyList,
+        throttle: LoginThrottle(redis: redis, maxAttempts: config.loginMaxAttempts, windowSeconds: config.loginWindowSeconds, logger: logger),
+        clientAddress: ClientAddress(trustedProxies: service.trustedProxies),
+        hasher: hasher, issuer: issuer, relay: relay,
+        cookies: SessionCookies(secure: config.cookieSecure, accessSeconds: config.accessTokenSeconds, refreshSeconds: config.refreshTokenDays * 86_400),
+        decoyHash: decoy
+    ).add(to: router)
 
     return Application(
         router: router,

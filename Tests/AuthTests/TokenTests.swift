@@ -5,6 +5,7 @@ import Hummingbird
 import HummingbirdTesting
 import JWTKit
 import Logging
+import ServiceKit
 import Testing
 
 @Suite struct TokenTests {

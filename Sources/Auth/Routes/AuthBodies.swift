@@ -1,6 +1,5 @@
 import Foundation
 import Hummingbird
-import JWTKit
 
 /// `POST /signup` (alias `/register`). `email` is accepted for `emailId`.
 struct SignupRequest: Decodable {
@@ -34,16 +33,48 @@ struct LoginRequest: Decodable {
     }
 }
 
-/// The reference system's envelope, with the token in the body too for Bearer clients.
+/// `POST /refresh` and `POST /logout`: the refresh token in the body (`refresh_token` or
+/// `refreshToken`) for Bearer clients; cookie clients send no body.
+struct RefreshRequest: Decodable {
+    let refreshToken: String?
+
+    enum CodingKeys: String, CodingKey { case refresh_token, refreshToken }
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        refreshToken = try c.decodeIfPresent(String.self, forKey: .refresh_token) ?? c.decodeIfPresent(String.self, forKey: .refreshToken)
+    }
+}
+
+/// `PATCH /changePassword`. `currentPassword` is accepted for `oldPassword`.
+struct ChangePasswordRequest: Decodable {
+    let oldPassword: String
+    let newPassword: String
+
+    enum CodingKeys: String, CodingKey { case oldPassword, currentPassword, newPassword }
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        oldPassword = try c.decodeIfPresent(String.self, forKey: .oldPassword) ?? c.decode(String.self, forKey: .currentPassword)
+        newPassword = try c.decode(String.self, forKey: .newPassword)
+    }
+}
+
+/// The reference system's envelope, with the tokens in the body too for Bearer clients.
 struct SessionResponse: ResponseEncodable {
     let message: String
     let data: PublicUser
     let access_token: String
     let token_type = "Bearer"
     let expires_in: Int
+    let refresh_token: String
 }
 
 struct UserResponse: ResponseEncodable {
     let message: String
     let data: PublicUser
+}
+
+struct MessageResponse: ResponseEncodable {
+    let message: String
 }

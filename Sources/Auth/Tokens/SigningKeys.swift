@@ -12,10 +12,17 @@ public struct SigningKeys: Sendable {
     /// What `GET /auth/.well-known/jwks.json` serves: every key that still verifies.
     public let jwks: JWKS
 
-    /// Keys from `directory` (`<kid>.pem` files; the last by name signs), or one fresh key.
-    public static func load(directory: String?, logger: Logger) async throws -> SigningKeys {
+    /// Keys from the environment, else from `directory` (`<kid>.pem` files; the last by
+    /// name signs), else one fresh key.
+    public static func load(signingKeyPEM: String?, verifyOnlyPEMs: String?, directory: String?, logger: Logger) async throws -> SigningKeys {
         var keys: [(kid: String, key: JWTKit.Insecure.RSA.PrivateKey)] = []
-        if let directory {
+        if let signingKeyPEM {
+            // Older keys first: the last one signs.
+            for pem in pemBlocks(verifyOnlyPEMs ?? "") + [signingKeyPEM] {
+                guard let key = try? JWTKit.Insecure.RSA.PrivateKey(pem: pem) else { throw KeyError.unreadableEnvironment }
+                keys.append((try thumbprint(of: key), key))
+            }
+        } else if let directory {
             let files = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".pem") }.sorted()
             for file in files {
                 let pem = try String(contentsOfFile: "\(directory)/\(file)", encoding: .utf8)
@@ -27,10 +34,34 @@ public struct SigningKeys: Sendable {
             }
             guard !keys.isEmpty else { throw KeyError.noKeys(directory: directory) }
         } else {
-            logger.warning("AUTH_KEYS_DIR is not set: signing with a key made at start (tokens do not survive a restart)")
+            logger.warning("neither AUTH_SIGNING_KEY nor AUTH_KEYS_DIR is set: signing with a key made at start (tokens do not survive a restart)")
             keys.append(("generated-\(UUID().uuidString.prefix(8).lowercased())", try generate()))
         }
         return try await SigningKeys(keys: keys)
+    }
+
+    /// The PEM blocks in `text`, which may hold several one after another.
+    static func pemBlocks(_ text: String) -> [String] {
+        var blocks: [String] = []
+        var current: [Substring]?
+        for line in text.split(whereSeparator: \.isNewline) {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.hasPrefix("-----BEGIN") { current = [] }
+            current?.append(Substring(trimmed))
+            if trimmed.hasPrefix("-----END"), let lines = current {
+                blocks.append(lines.joined(separator: "\n") + "\n")
+                current = nil
+            }
+        }
+        return blocks
+    }
+
+    /// A stable `kid` for a key given without a name: the start of the SHA-256 of its
+    /// public modulus and exponent (in the spirit of RFC 7638).
+    static func thumbprint(of key: JWTKit.Insecure.RSA.PrivateKey) throws -> String {
+        let (modulus, exponent) = try key.publicKey.getKeyPrimitives()
+        let digest = SHA256.hash(data: Data(#"{"e":"\#(exponent.base64URL)","kty":"RSA","n":"\#(modulus.base64URL)"}"#.utf8))
+        return Data(digest).base64URL.prefix(16).description
     }
 
     /// A new 2048-bit RSA key.
@@ -55,11 +86,13 @@ public struct SigningKeys: Sendable {
     public enum KeyError: Error, CustomStringConvertible {
         case unreadable(file: String)
         case noKeys(directory: String)
+        case unreadableEnvironment
 
         public var description: String {
             switch self {
             case .unreadable(let file): "\(file) is not an RSA private key in PEM form"
             case .noKeys(let directory): "AUTH_KEYS_DIR=\(directory) holds no .pem key"
+            case .unreadableEnvironment: "AUTH_SIGNING_KEY or AUTH_VERIFY_KEYS is not an RSA private key in PEM form"
             }
         }
     }

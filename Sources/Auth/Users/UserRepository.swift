@@ -3,12 +3,17 @@ import Events
 import Foundation
 import Mongo
 
-/// Where accounts live. Creating one records `auth.user.created` in the same transaction.
+/// Where accounts live. Creating or deleting one records `auth.user.created` or
+/// `auth.user.deleted` in the same transaction.
 public protocol UserRepository: Sendable {
     /// Throws `MongoError.duplicateKey` when the email is taken.
     func create(_ user: User, correlationId: String) async throws
     func find(email: String) async throws -> User?
     func find(id: ObjectId) async throws -> User?
+    /// False when the user no longer exists.
+    func updatePasswordHash(id: ObjectId, to hash: String, now: Date) async throws -> Bool
+    /// False when the user did not exist (then no event is recorded).
+    func delete(id: ObjectId, correlationId: String) async throws -> Bool
 }
 
 public struct MongoUserRepository: UserRepository {
@@ -32,6 +37,18 @@ public struct MongoUserRepository: UserRepository {
             try await outbox.record(
                 UserCreated(userId: user._id.hex, email: user.email, firstName: user.firstName, lastName: user.lastName),
                 correlationId: correlationId, session: session)
+        }
+    }
+
+    public func updatePasswordHash(id: ObjectId, to hash: String, now: Date) async throws -> Bool {
+        try await users.updateOne(.eq("_id", id), .set("passwordHash", hash).set("updatedAt", now)).matched == 1
+    }
+
+    public func delete(id: ObjectId, correlationId: String) async throws -> Bool {
+        try await client.withTransaction { session in
+            guard try await users.deleteOne(.eq("_id", id), session: session) == 1 else { return false }
+            try await outbox.record(UserDeleted(userId: id.hex), correlationId: correlationId, session: session)
+            return true
         }
     }
 

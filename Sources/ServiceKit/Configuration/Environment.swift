@@ -87,4 +87,15 @@ public struct Environment: Sendable {
         }
         return v
     }
+
+    /// A comma-separated list of addresses or CIDR ranges, such as `127.0.0.1,10.0.0.0/8`.
+    public func networks(_ name: String, default fallback: String) throws -> [IPNetwork] {
+        let v = raw(name) ?? fallback
+        return try v.split(separator: ",").map { item in
+            guard let network = IPNetwork(item.trimmingCharacters(in: .whitespaces)) else {
+                throw ConfigurationError.malformed(variable: name, value: v, expected: "comma-separated IP addresses or CIDR ranges")
+            }
+            return network
+        }
+    }
 }

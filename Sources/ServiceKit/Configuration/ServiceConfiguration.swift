@@ -16,6 +16,10 @@ public struct ServiceConfiguration: Sendable {
     /// `AMQP_HOST` (127.0.0.1), `AMQP_PORT` (5672), `AMQP_USER` (guest), `AMQP_PASSWORD` (guest),
     /// `AMQP_VHOST` (/), `AMQP_HEARTBEAT_SECONDS` (10).
     public var amqp: AMQPConfiguration
+    /// `TRUSTED_PROXIES` (127.0.0.1,::1): peers whose `X-Forwarded-For` is believed.
+    public var trustedProxies: [IPNetwork]
+    /// `AUTH_JWKS_URL` (http://127.0.0.1:5000/.well-known/jwks.json): auth's public keys.
+    public var jwksURL: String
     /// `LOG_LEVEL` (info) and `LOG_FORMAT` (json | text, default json).
     public var logLevel: Logger.Level
     public var logFormat: LogFormat
@@ -37,6 +41,8 @@ public struct ServiceConfiguration: Sendable {
                 password: env.string("AMQP_PASSWORD", default: "guest"),
                 virtualHost: env.string("AMQP_VHOST", default: "/"),
                 heartbeatSeconds: try env.int("AMQP_HEARTBEAT_SECONDS", default: 10, in: 0...600)),
+            trustedProxies: try env.networks("TRUSTED_PROXIES", default: "127.0.0.1,::1"),
+            jwksURL: try env.url("AUTH_JWKS_URL", default: "http://127.0.0.1:5000/.well-known/jwks.json", schemes: ["http"]),
             logLevel: Logger.Level(rawValue: level) ?? .info,
             logFormat: format == "text" ? .text : .json)
     }

@@ -8,3 +8,13 @@ extension Request {
         try await context.requestDecoder.decode(type, from: self, context: context)
     }
 }
+
+extension Request {
+    /// Like `decodeBody`, but nil for an empty body (clients that send only cookies).
+    public func decodeBodyIfPresent<T: Decodable>(as type: T.Type, context: some RequestContext) async throws -> T? {
+        var request = self
+        let buffer = try await request.collectBody(upTo: context.maxUploadSize)
+        guard buffer.readableBytes > 0 else { return nil }
+        return try await request.decodeBody(as: type, context: context)
+    }
+}

@@ -1,18 +1,37 @@
 import Hummingbird
+import NIOCore
 
-/// A request context that carries the request id. Services extend it (with the
-/// caller's identity, for example) by declaring their own type conforming to this.
+/// What every service's request context carries: the request id, the caller's address,
+/// and who is calling once `AuthenticationMiddleware` has checked their token.
 public protocol ServiceContext: RequestContext {
     var requestId: String { get set }
+    /// The TCP peer (the gateway, in a deployment); nil in router tests.
+    var remoteAddress: SocketAddress? { get }
+    var identity: AccessClaims? { get set }
+    /// A token came with the request but did not verify or was revoked.
+    var presentedInvalidToken: Bool { get set }
 }
 
-/// The context of services with nothing more to carry.
+extension ServiceContext {
+    /// The caller, or 401 with a message that says whether a token came at all.
+    public func requireIdentity() throws -> AccessClaims {
+        guard let identity else {
+            throw APIError.unauthorized(presentedInvalidToken ? "Invalid or expired token" : "Authentication required")
+        }
+        return identity
+    }
+}
+
+/// The request context of every service.
 public struct ServiceRequestContext: ServiceContext {
     public var coreContext: CoreRequestContextStorage
-    public var requestId: String
+    public var requestId = ""
+    public let remoteAddress: SocketAddress?
+    public var identity: AccessClaims?
+    public var presentedInvalidToken = false
 
-    public init(source: Source) {
+    public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
-        requestId = ""
+        remoteAddress = source.channel.remoteAddress
     }
 }

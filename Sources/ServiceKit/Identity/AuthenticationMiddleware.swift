@@ -1,0 +1,45 @@
+import Foundation
+import Hummingbird
+
+/// Reads the access token from `Authorization: Bearer …` or the `token` cookie, verifies
+/// it locally and checks the deny-list, and on success puts the claims on the context.
+/// Routes decide whether they need an identity (`context.requireIdentity()`): a stale
+/// cookie must not stop anyone from logging in again.
+public struct AuthenticationMiddleware<Context: ServiceContext>: RouterMiddleware {
+    let verifier: any AccessTokenVerifier
+    let denyList: TokenDenyList?
+
+    public init(verifier: any AccessTokenVerifier, denyList: TokenDenyList?) {
+        self.verifier = verifier
+        self.denyList = denyList
+    }
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        if let token = Self.token(in: request) {
+            do {
+                let claims = try await verifier.verify(token)
+                if let denyList, await denyList.isDenied(claims.jti.value) {
+                    context.presentedInvalidToken = true
+                } else {
+                    context.identity = claims
+                }
+            } catch is VerificationKeysUnavailable {
+                throw APIError.unavailable("Token keys are not available yet, try again shortly")
+            } catch {
+                context.presentedInvalidToken = true
+            }
+        }
+        return try await next(request, context)
+    }
+
+    /// The bearer token, else the `token` cookie.
+    public static func token(in request: Request) -> String? {
+        if let header = request.headers[.authorization], header.count > 7, header.prefix(7).lowercased() == "bearer " {
+            let token = header.dropFirst(7).trimmingCharacters(in: .whitespaces)
+            return token.isEmpty ? nil : token
+        }
+        guard let cookie = request.cookies["token"]?.value, !cookie.isEmpty else { return nil }
+        return cookie
+    }
+}

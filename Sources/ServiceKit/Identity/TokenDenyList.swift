@@ -1,0 +1,51 @@
+import Foundation
+import Logging
+import Redis
+import Synchronization
+
+/// Access tokens revoked before their expiry (logout, a revoked session, a deleted
+/// account), kept in Redis by `jti` until the token would have expired anyway.
+///
+/// Reads fail open: with Redis down a revoked token stays usable until its expiry
+/// (15 minutes at most), rather than every request failing. Writes throw, so a logout
+/// that could not deny its token says so.
+public final class TokenDenyList: Sendable {
+    let redis: RedisClient
+    let logger: Logger
+    private let lastWarning = Mutex<ContinuousClock.Instant?>(nil)
+
+    public init(redis: RedisClient, logger: Logger) {
+        self.redis = redis
+        self.logger = logger
+    }
+
+    static func key(_ jti: String) -> String { "auth:denied-jti:\(jti)" }
+
+    /// Denies each token until its `exp` (already expired ones need nothing).
+    public func deny(_ tokens: [(jti: String, expiresAt: Date)], now: Date = Date()) async throws {
+        let commands: [[any RedisArgument]] = tokens.compactMap { token in
+            let seconds = Int(token.expiresAt.timeIntervalSince(now).rounded(.up))
+            return seconds > 0 ? ["SET", Self.key(token.jti), "1", "EX", String(seconds)] : nil
+        }
+        if !commands.isEmpty { _ = try await redis.pipeline(commands) }
+    }
+
+    public func isDenied(_ jti: String) async -> Bool {
+        do {
+            return try await redis.get(Self.key(jti)) != nil
+        } catch {
+            warnAtMostEvery10Seconds("token deny-list unreadable, accepting tokens on signature alone: \(error)")
+            return false
+        }
+    }
+
+    private func warnAtMostEvery10Seconds(_ message: String) {
+        let now = ContinuousClock.now
+        let due = lastWarning.withLock { last in
+            if let l = last, now - l < .seconds(10) { return false }
+            last = now
+            return true
+        }
+        if due { logger.warning("\(message)") }
+    }
+}
