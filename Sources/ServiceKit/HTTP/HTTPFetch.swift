@@ -21,7 +21,7 @@ public enum HTTPFetch {
         let path = parsed.path.isEmpty ? "/" : parsed.path + (parsed.query.map { "?\($0)" } ?? "")
         let eventLoop = group.next()
         let result = eventLoop.makePromise(of: (Int, [UInt8]).self)
-        let channel = try await ClientBootstrap(group: eventLoop)
+        let connecting = ClientBootstrap(group: eventLoop)
             .connectTimeout(timeout)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -29,7 +29,14 @@ public enum HTTPFetch {
                     try channel.pipeline.syncOperations.addHandler(ResponseCollector(result: result, maxBody: maxBody))
                 }
             }
-            .connect(host: host, port: port).get()
+            .connect(host: host, port: port)
+        let channel: any Channel
+        do {
+            channel = try await connecting.get()
+        } catch {
+            result.fail(error)  // a promise must be completed, even one nobody waits for
+            throw error
+        }
         let deadline = eventLoop.scheduleTask(in: timeout) {
             result.fail(Failure(description: "GET \(url) timed out"))
         }

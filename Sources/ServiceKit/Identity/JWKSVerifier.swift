@@ -6,7 +6,7 @@ import Synchronization
 /// Verifies access tokens locally with auth's public keys, fetched from its JWKS URL
 /// (`AUTH_JWKS_URL`) and cached: never a call to auth per request. The document is
 /// fetched again when a token names a key we do not have (auth rolled a new key) — at
-/// most once per `minimumRefreshInterval`, so forged `kid`s cannot hammer auth — and
+/// most once per `minimumRefreshInterval` (1 s), so forged `kid`s cannot hammer auth — and
 /// every `maxAge`, so a retired key stops verifying here too.
 public final class JWKSVerifier: AccessTokenVerifier {
     let url: String
@@ -26,7 +26,7 @@ public final class JWKSVerifier: AccessTokenVerifier {
     }
     private let state = Mutex(State())
 
-    public init(url: String, logger: Logger, minimumRefreshInterval: Duration = .seconds(10), maxAge: Duration = .seconds(300)) {
+    public init(url: String, logger: Logger, minimumRefreshInterval: Duration = .seconds(1), maxAge: Duration = .seconds(300)) {
         self.url = url
         self.logger = logger
         self.minimumRefreshInterval = minimumRefreshInterval

@@ -1,0 +1,140 @@
+import Crypto
+import CryptoExtras
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import JWTKit
+import Logging
+import Redis
+import ServiceKit
+import Synchronization
+import TestSupport
+import Testing
+
+/// A service that verifies tokens from a JWKS it fetches over HTTP, and the deny-list in Redis.
+@Suite struct AuthenticationMiddlewareTests {
+    /// A signing key with its JWK, as auth would publish it.
+    struct Key {
+        let kid: String
+        let collection: JWTKeyCollection
+        let jwk: [String: String]
+
+        init(kid: String) async throws {
+            let key = try JWTKit.Insecure.RSA.PrivateKey(backing: _RSA.Signing.PrivateKey(keySize: .bits2048))
+            self.kid = kid
+            collection = await JWTKeyCollection().add(rsa: key, digestAlgorithm: .sha256, kid: JWKIdentifier(string: kid))
+            let (n, e) = try key.publicKey.getKeyPrimitives()
+            jwk = ["kty": "RSA", "alg": "RS256", "use": "sig", "kid": kid, "n": base64URL(n), "e": base64URL(e)]
+        }
+
+        func token(user: String = "u1", jti: String = UUID().uuidString, kid: String? = nil, lifetime: TimeInterval = 900) async throws -> String {
+            let now = Date()
+            let claims = AccessClaims(sub: user, email: "\(user)@example.com", role: "user", iat: now, exp: now.addingTimeInterval(lifetime), jti: jti, sid: nil)
+            return try await collection.sign(claims, kid: JWKIdentifier(string: kid ?? self.kid))
+        }
+    }
+
+    /// Serves a JWKS document that the test can change, counting fetches.
+    final class KeyServer: Sendable {
+        let keys = Mutex<[[String: String]]>([])
+        let fetches = Atomic<Int>(0)
+
+        var application: some ApplicationProtocol {
+            let router = Router()
+            router.get("/jwks") { _, _ -> Response in
+                self.fetches.add(1, ordering: .relaxed)
+                let document = try JSONSerialization.data(withJSONObject: ["keys": self.keys.withLock { $0 }])
+                return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: document)))
+            }
+            return Application(router: router)
+        }
+    }
+
+    /// A service route behind the middleware: who is calling, or 401.
+    static func service(jwksURL: String, redis: RedisClient?) -> some ApplicationProtocol {
+        let router = makeServiceRouter(checks: [])
+        let logger = Logger(label: "jwks-test")
+        router.add(middleware: AuthenticationMiddleware(
+            verifier: JWKSVerifier(url: jwksURL, logger: logger), denyList: redis.map { TokenDenyList(redis: $0, logger: logger) }))
+        router.get("/whoami") { _, context in try context.requireIdentity().userId }
+        return Application(router: router)
+    }
+
+    static func whoami(_ client: some TestClientProtocol, _ token: String?) async throws -> String {
+        try await client.execute(uri: "/whoami", method: .get, headers: token.map { [.authorization: "Bearer \($0)"] } ?? [:]) { response in
+            response.status == .ok ? String(buffer: response.body) : "\(response.status.code)"
+        }
+    }
+
+    static func expectCaller(_ client: some TestClientProtocol, _ token: String?, _ expected: String, comment: Comment? = nil,
+                             sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let caller = try await whoami(client, token)
+        #expect(caller == expected, comment, sourceLocation: sourceLocation)
+    }
+
+    @Test func verifiesLocallyAndFetchesAgainOnlyForANewKey() async throws {
+        let server = KeyServer()
+        let first = try await Key(kid: "k1")
+        server.keys.withLock { $0 = [first.jwk] }
+        try await server.application.test(.live) { keyClient in
+            let url = "http://127.0.0.1:\(keyClient.port!)/jwks"
+            try await Self.service(jwksURL: url, redis: nil).test(.router) { client in
+                try await Self.expectCaller(client, first.token(user: "ada"), "ada")
+                try await Self.expectCaller(client, first.token(user: "bob"), "bob")
+                #expect(server.fetches.load(ordering: .relaxed) == 1, "one fetch serves every request")
+
+                // Auth rolls a new key: the first token signed with it makes the service look again.
+                let second = try await Key(kid: "k2")
+                server.keys.withLock { $0 = [first.jwk, second.jwk] }
+                try await Task.sleep(for: .milliseconds(1100))  // past the minimum interval between fetches
+                try await Self.expectCaller(client, second.token(user: "cy"), "cy")
+                try await Self.expectCaller(client, first.token(user: "ada"), "ada", comment: "the old key still verifies")
+                #expect(server.fetches.load(ordering: .relaxed) == 2)
+
+                // Made-up kids cannot make the service hammer auth.
+                for i in 0..<20 {
+                    try await Self.expectCaller(client, second.token(kid: "forged-\(i)"), "401")
+                }
+                #expect(server.fetches.load(ordering: .relaxed) == 2)
+
+                // Refused outright: expired, another key set under a known kid, no token.
+                try await Self.expectCaller(client, first.token(lifetime: -60), "401")
+                let stranger = try await Key(kid: "k1")
+                try await Self.expectCaller(client, stranger.token(), "401")
+                try await Self.expectCaller(client, nil, "401")
+            }
+        }
+    }
+
+    @Test func aDeniedTokenIsRefused() async throws {
+        let server = KeyServer()
+        let key = try await Key(kid: "k1")
+        server.keys.withLock { $0 = [key.jwk] }
+        let redis = RedisClient(port: TestServers.redisPort)
+        let jti = UUID().uuidString
+        let token = try await key.token(user: "ada", jti: jti)
+        try await server.application.test(.live) { keyClient in
+            try await Self.service(jwksURL: "http://127.0.0.1:\(keyClient.port!)/jwks", redis: redis).test(.router) { client in
+                try await Self.expectCaller(client, token, "ada")
+                try await TokenDenyList(redis: redis, logger: Logger(label: "test")).deny([(jti, Date().addingTimeInterval(60))])
+                try await Self.expectCaller(client, token, "401")
+                try await Self.expectCaller(client, key.token(user: "ada"), "ada", comment: "only that token")
+            }
+        }
+        _ = try await redis.del("auth:denied-jti:\(jti)")
+        try await redis.close()
+    }
+
+    @Test func withoutKeysTheServiceSaysUnavailableNotUnauthorized() async throws {
+        let key = try await Key(kid: "k1")
+        // Nothing listens on port 1.
+        try await Self.service(jwksURL: "http://127.0.0.1:1/jwks", redis: nil).test(.router) { client in
+            try await Self.expectCaller(client, key.token(), "503")
+            try await Self.expectCaller(client, nil, "401", comment: "no token needs no keys")
+        }
+    }
+}
+
+private func base64URL(_ data: Data) -> String {
+    data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+}
