@@ -38,20 +38,7 @@ struct EventTestBed {
 }
 
 /// Deliveries a plain test consumer saw.
-final class Seen: Sendable {
-    private let state = Mutex<[AMQPDelivery]>([])
-    func add(_ d: AMQPDelivery) { state.withLock { $0.append(d) } }
-    var all: [AMQPDelivery] { state.withLock { $0 } }
-
-    func wait(timeout: Duration, until condition: @Sendable ([AMQPDelivery]) -> Bool) async -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if condition(all) { return true }
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        return condition(all)
-    }
-}
+typealias Seen = Collected<AMQPDelivery>
 
 /// A counter document the handlers bump inside their transaction.
 struct Counter: Codable, Sendable {

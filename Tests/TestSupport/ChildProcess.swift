@@ -68,6 +68,10 @@ public struct RawHTTPResponse: Sendable {
 }
 
 public func rawHTTPGet(port: Int, path: String, headers: [String: String] = [:]) throws -> RawHTTPResponse {
+    try rawHTTP("GET", port: port, path: path, headers: headers)
+}
+
+public func rawHTTP(_ method: String, port: Int, path: String, headers: [String: String] = [:], body: String = "") throws -> RawHTTPResponse {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw POSIXError(.EIO) }
     defer { close(fd) }
@@ -79,9 +83,9 @@ public func rawHTTPGet(port: Int, path: String, headers: [String: String] = [:])
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
     }
     guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
-    var request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+    var request = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: \(body.utf8.count)\r\n"
     for (name, value) in headers { request += "\(name): \(value)\r\n" }
-    request += "\r\n"
+    request += "\r\n" + body
     _ = request.withCString { send(fd, $0, strlen($0), 0) }
     var data = [UInt8]()
     var buffer = [UInt8](repeating: 0, count: 4096)
