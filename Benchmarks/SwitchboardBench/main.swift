@@ -5,6 +5,7 @@ import Foundation
 import Glibc
 #endif
 import Mongo
+import Passwords
 import Redis
 
 // Swift clients against the bare C libraries, the same operations side by side in
@@ -14,6 +15,31 @@ import Redis
 // BENCH_MONGO_RESET restarts MongoDB before each insert measurement)
 
 let env = ProcessInfo.processInfo.environment
+
+// `SwitchboardBench argon2 [n]`: what one Argon2id verify costs (the share of a login).
+if CommandLine.arguments.dropFirst().first == "argon2" {
+    let n = CommandLine.arguments.count > 2 ? Int(CommandLine.arguments[2]) ?? 50 : 50
+    let hasher = PasswordHasher()
+    let stored = try await hasher.hash("correct horse 1")
+    _ = try await hasher.verify("correct horse 1", against: stored)  // warm up
+    var serial: [Double] = []
+    for _ in 0..<n {
+        let start = ContinuousClock.now
+        _ = try await hasher.verify("correct horse 1", against: stored)
+        serial.append((ContinuousClock.now - start) / .milliseconds(1))
+    }
+    serial.sort()
+    let cores = ProcessInfo.processInfo.activeProcessorCount
+    let start = ContinuousClock.now
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        for _ in 0..<cores { group.addTask { for _ in 0..<n { _ = try await hasher.verify("correct horse 1", against: stored) } } }
+        try await group.waitForAll()
+    }
+    let parallel = Double(n * cores) / ((ContinuousClock.now - start) / .seconds(1))
+    print(String(format: "argon2id verify (m=19 MiB, t=2, p=1): median %.1f ms, p99 %.1f ms serial; %.0f verifies/s on %d cores",
+                 serial[serial.count / 2], serial[min(serial.count - 1, serial.count * 99 / 100)], parallel, cores))
+    exit(0)
+}
 let mongoURI = env["BENCH_MONGO_URI"] ?? "mongodb://127.0.0.1:27217/"
 let redisPort = Int(env["BENCH_REDIS_PORT"] ?? "") ?? 6579
 let amqpPort = Int(env["BENCH_AMQP_PORT"] ?? "") ?? 5872
