@@ -67,6 +67,28 @@ import TestSupport
         try await Self.forget(ips: [ip], emails: emails)
     }
 
+    /// A stolen access token is no way around the limit: guesses at the current password count too.
+    @Test func changePasswordGuessesCountAsAttempts() async throws {
+        let ip = Self.someIP()
+        let email = "guess-\(UUID().uuidString.prefix(8).lowercased())@example.com"
+        try await withAuthApp(live: true) { client, _ in
+            let session = try await signup(client, email: email)
+            var headers = Self.headers(from: ip)
+            headers[.authorization] = "Bearer \(session.access_token)"
+            for attempt in 1...15 {
+                try await client.execute(uri: "/changePassword", method: .patch, headers: headers,
+                                         body: body(["oldPassword": "guess number \(attempt)", "newPassword": "new horse 22"])) {
+                    #expect(outcome($0) == "400 wrong_password", "attempt \(attempt)")
+                }
+            }
+            try await client.execute(uri: "/changePassword", method: .patch, headers: headers,
+                                     body: body(["oldPassword": "correct horse 1", "newPassword": "new horse 22"])) {
+                #expect(outcome($0) == "429 rate_limited")
+            }
+        }
+        try await Self.forget(ips: [ip], emails: [email])
+    }
+
     static func headers(from forwardedFor: String) -> HTTPFields {
         [.contentType: "application/json", .xForwardedFor: forwardedFor]
     }

@@ -14,7 +14,7 @@ struct SignupRequest: Decodable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         firstName = try c.decode(String.self, forKey: .firstName)
         lastName = try c.decode(String.self, forKey: .lastName)
-        emailId = try c.decodeIfPresent(String.self, forKey: .emailId) ?? c.decode(String.self, forKey: .email)
+        emailId = try c.decode(.emailId, alias: .email)
         password = try c.decode(String.self, forKey: .password)
     }
 }
@@ -28,7 +28,7 @@ struct LoginRequest: Decodable {
 
     init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        emailId = try c.decodeIfPresent(String.self, forKey: .emailId) ?? c.decode(String.self, forKey: .email)
+        emailId = try c.decode(.emailId, alias: .email)
         password = try c.decode(String.self, forKey: .password)
     }
 }
@@ -55,8 +55,18 @@ struct ChangePasswordRequest: Decodable {
 
     init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        oldPassword = try c.decodeIfPresent(String.self, forKey: .oldPassword) ?? c.decode(String.self, forKey: .currentPassword)
+        oldPassword = try c.decode(.oldPassword, alias: .currentPassword)
         newPassword = try c.decode(String.self, forKey: .newPassword)
+    }
+}
+
+extension KeyedDecodingContainer {
+    /// The string under `key`, else under `alias` (the other seed designs' name); a missing
+    /// field is reported under `key`, the reference system's name.
+    func decode(_ key: Key, alias: Key) throws -> String {
+        if let value = try decodeIfPresent(String.self, forKey: key) { return value }
+        if contains(alias) { return try decode(String.self, forKey: alias) }
+        return try decode(String.self, forKey: key)
     }
 }
 

@@ -29,6 +29,9 @@ extension AuthRoutes {
             throw APIError.badRequest("newPassword must differ from oldPassword", code: "same_password")
         }
         let user = try await currentUser(context)
+        // Guesses at the current password count like login attempts: a stolen access
+        // token must not become a way to brute-force the password.
+        try await throttle.count(ip: clientAddress.of(request, peer: context.remoteAddress), email: user.email)
         guard try await hasher.verify(body.oldPassword, against: user.passwordHash) else {
             throw APIError.badRequest("oldPassword is not the current password", code: "wrong_password")
         }

@@ -7,7 +7,8 @@ import ServiceKit
 /// At most `maxAttempts` logins per `windowSeconds` per client IP and per account, counted
 /// in Redis (fixed windows that start at the first attempt). The attempt over the limit
 /// gets 429 with `Retry-After` = the seconds left in its window. A successful login clears
-/// the account's count (not the IP's).
+/// the account's count (not the IP's). changePassword's checks of the current password
+/// count here too.
 ///
 /// Fails open: with Redis down logins are not counted, so they keep working; Argon2id
 /// still costs every guess about 40 ms of a core.
