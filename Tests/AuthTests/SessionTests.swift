@@ -196,8 +196,10 @@ import Testing
                 ("/changePassword", .patch, body(["oldPassword": 1, "newPassword": 2]), "400 invalid_field"),
             ]
             let huge = ByteBuffer(string: #"{"refresh_token":""# + String(repeating: "a", count: 2 * 1024 * 1024) + #""}"#)
-            for (path, method, payload, expected) in cases + [("/refresh", .post, huge, "413 payload_too_large"),
-                                                              ("/changePassword", .patch, huge, "413 payload_too_large")] {
+            let oversized = ["/refresh", "/logout", "/login", "/changePassword"].map { path in
+                (path, path == "/changePassword" ? HTTPRequest.Method.patch : .post, huge, "413 payload_too_large")
+            }
+            for (path, method, payload, expected) in cases + oversized {
                 try await client.execute(uri: path, method: method, headers: bearer(session.access_token), body: payload) {
                     #expect(outcome($0) == expected, "\(path) \(String(buffer: payload).prefix(60))")
                 }

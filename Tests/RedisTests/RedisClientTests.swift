@@ -45,11 +45,12 @@ private func cleanup(_ redis: RedisClient, _ prefix: String) async throws {
 
     @Test func keysExpireAfterTheirTTL() async throws {
         try await withRedis { redis, p in
-            try await redis.set(p + "short", "x", expireSeconds: 1)
+            // Long enough that a loaded machine still reads the key before it expires.
+            try await redis.set(p + "short", "x", expireSeconds: 3)
             let ttl = try await redis.ttl(p + "short")
-            #expect(ttl == 1 || ttl == 0)
+            #expect((1...3).contains(ttl))
             #expect(try await redis.get(p + "short") != nil)
-            try await Task.sleep(for: .milliseconds(2100))
+            try await Task.sleep(for: .milliseconds(3600))
             #expect(try await redis.get(p + "short") == nil)
             #expect(try await redis.ttl(p + "short") == -2)
         }
