@@ -101,10 +101,28 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "Profile",
+            dependencies: [
+                "ServiceKit", "Mongo", "Redis", "Events", "BSON",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Sources/Request; named apart from Hummingbird's `Request` type.
+        .target(
+            name: "RequestService",
+            dependencies: [
+                "ServiceKit", "Mongo", "Redis", "AMQP", "Events", "BSON",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            path: "Sources/Request",
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "switchboard",
             dependencies: [
-                "ServiceKit", "Mongo", "AMQP", "Redis", "Auth",
+                "ServiceKit", "Mongo", "AMQP", "Redis", "Auth", "Profile", "RequestService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import ServiceKit
 
 /// `POST /signup` (alias `/register`). `email` is accepted for `emailId`.
 struct SignupRequest: Decodable {
@@ -57,16 +58,6 @@ struct ChangePasswordRequest: Decodable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         oldPassword = try c.decode(.oldPassword, alias: .currentPassword)
         newPassword = try c.decode(String.self, forKey: .newPassword)
-    }
-}
-
-extension KeyedDecodingContainer {
-    /// The string under `key`, else under `alias` (the other seed designs' name); a missing
-    /// field is reported under `key`, the reference system's name.
-    func decode(_ key: Key, alias: Key) throws -> String {
-        if let value = try decodeIfPresent(String.self, forKey: key) { return value }
-        if contains(alias) { return try decode(String.self, forKey: alias) }
-        return try decode(String.self, forKey: key)
     }
 }
 

@@ -15,7 +15,7 @@ extension AuthRoutes {
         guard let raw = request.uri.queryParameters["emailId"] ?? request.uri.queryParameters["email"] else {
             throw APIError.badRequest("emailId is required", code: "missing_field")
         }
-        let email = try Validation.email(String(raw))
+        let email = try EmailAddress.normalized(String(raw))
         guard let user = try await users.find(email: email) else { throw APIError.notFound("User not found") }
         return UserResponse(message: "User fetched successfully", data: PublicUser(user))
     }

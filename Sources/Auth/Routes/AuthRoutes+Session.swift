@@ -8,9 +8,9 @@ import ServiceKit
 extension AuthRoutes {
     @Sendable func signup(_ request: Request, context: ServiceRequestContext) async throws -> Response {
         let body = try await request.decodeBody(as: SignupRequest.self, context: context)
-        let email = try Validation.email(body.emailId)
-        let firstName = try Validation.name(body.firstName, field: "firstName")
-        let lastName = try Validation.name(body.lastName, field: "lastName")
+        let email = try EmailAddress.normalized(body.emailId)
+        let firstName = try PersonName.normalized(body.firstName, field: "firstName")
+        let lastName = try PersonName.normalized(body.lastName, field: "lastName")
         try Validation.password(body.password)
         let now = Date()
         let user = User(
@@ -28,7 +28,7 @@ extension AuthRoutes {
 
     @Sendable func login(_ request: Request, context: ServiceRequestContext) async throws -> Response {
         let body = try await request.decodeBody(as: LoginRequest.self, context: context)
-        let email = try Validation.email(body.emailId)
+        let email = try EmailAddress.normalized(body.emailId)
         try await throttle.count(ip: clientAddress.of(request, peer: context.remoteAddress), email: email)
         let user = try await users.find(email: email)
         // Same work and the same answer whether the email is unknown or the password wrong.

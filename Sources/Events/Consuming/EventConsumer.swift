@@ -66,12 +66,18 @@ public final class EventConsumer: Sendable {
     }
 
     /// Declares the queues (so events published from now on are kept) and starts
-    /// consuming every registered event type.
+    /// consuming every registered event type. With the broker down it starts anyway:
+    /// the consumers connect, and declare their queues, when it is back.
     public func start() async throws {
         try await processed.prepare()
         let registered = handlers.withLock { $0 }
         let admin = AMQPAdmin(config: amqp)
-        for entry in registered { try await admin.declare(EventTopology.consumer(service: service, type: entry.type)) }
+        do {
+            for entry in registered { try await admin.declare(EventTopology.consumer(service: service, type: entry.type)) }
+        } catch {
+            // Each consumer declares its queue when it connects; the service need not wait for the broker.
+            logger.warning("event queues not declared yet (broker unreachable), declaring on connect: \(error)")
+        }
         let started = registered.map { entry in
             Consumer(config: amqp, topology: EventTopology.consumer(service: service, type: entry.type),
                      queue: EventTopology.queue(service: service, type: entry.type), prefetch: prefetch,

@@ -16,6 +16,9 @@ public struct ServiceConfiguration: Sendable {
     /// `AMQP_HOST` (127.0.0.1), `AMQP_PORT` (5672), `AMQP_USER` (guest), `AMQP_PASSWORD` (guest),
     /// `AMQP_VHOST` (/), `AMQP_HEARTBEAT_SECONDS` (10).
     public var amqp: AMQPConfiguration
+    /// `EVENTS_CONSUMER_NAME` (the service's name): the prefix of its event queues. Replicas
+    /// share it (each event goes to one of them); tests give each run its own.
+    public var consumerName: String
     /// `TRUSTED_PROXIES` (127.0.0.1,::1): peers whose `X-Forwarded-For` is believed.
     public var trustedProxies: [IPNetwork]
     /// `AUTH_JWKS_URL` (http://127.0.0.1:5000/.well-known/jwks.json): auth's public keys.
@@ -41,6 +44,7 @@ public struct ServiceConfiguration: Sendable {
                 password: env.string("AMQP_PASSWORD", default: "guest"),
                 virtualHost: env.string("AMQP_VHOST", default: "/"),
                 heartbeatSeconds: try env.int("AMQP_HEARTBEAT_SECONDS", default: 10, in: 0...600)),
+            consumerName: env.string("EVENTS_CONSUMER_NAME", default: service),
             trustedProxies: try env.networks("TRUSTED_PROXIES", default: "127.0.0.1,::1"),
             jwksURL: try env.url("AUTH_JWKS_URL", default: "http://127.0.0.1:5000/.well-known/jwks.json", schemes: ["http"]),
             logLevel: Logger.Level(rawValue: level) ?? .info,

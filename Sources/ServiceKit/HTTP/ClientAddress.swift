@@ -24,7 +24,3 @@ public struct ClientAddress: Sendable {
 
     func isTrusted(_ address: String) -> Bool { trustedProxies.contains { $0.contains(address) } }
 }
-
-extension HTTPField.Name {
-    public static let xForwardedFor = HTTPField.Name("X-Forwarded-For")!
-}

@@ -20,6 +20,10 @@ public struct ReadinessCheck: Sendable {
     public static func amqp(_ publisher: Publisher) -> ReadinessCheck {
         ReadinessCheck("rabbitmq") { if !publisher.isConnected { throw AMQPError.connection("not connected") } }
     }
+    /// Connected, for a service that only consumes (`EventConsumer.isConnected`).
+    public static func amqp(consuming isConnected: @escaping @Sendable () -> Bool) -> ReadinessCheck {
+        ReadinessCheck("rabbitmq") { if !isConnected() { throw AMQPError.connection("not connected") } }
+    }
 }
 
 struct HealthBody: ResponseEncodable, Codable {

@@ -1,7 +1,6 @@
 import Foundation
 import Logging
 import Redis
-import Synchronization
 
 /// Access tokens revoked before their expiry (logout, a revoked session, a deleted
 /// account), kept in Redis by `jti` until the token would have expired anyway.
@@ -9,14 +8,13 @@ import Synchronization
 /// Reads fail open: with Redis down a revoked token stays usable until its expiry
 /// (15 minutes at most), rather than every request failing. Writes throw, so a logout
 /// that could not deny its token says so.
-public final class TokenDenyList: Sendable {
+public struct TokenDenyList: Sendable {
     let redis: RedisClient
-    let logger: Logger
-    private let lastWarning = Mutex<ContinuousClock.Instant?>(nil)
+    let warn: ThrottledWarning
 
     public init(redis: RedisClient, logger: Logger) {
         self.redis = redis
-        self.logger = logger
+        warn = ThrottledWarning(logger: logger)
     }
 
     static func key(_ jti: String) -> String { "auth:denied-jti:\(jti)" }
@@ -34,18 +32,8 @@ public final class TokenDenyList: Sendable {
         do {
             return try await redis.get(Self.key(jti)) != nil
         } catch {
-            warnAtMostEvery10Seconds("token deny-list unreadable, accepting tokens on signature alone: \(error)")
+            warn("token deny-list unreadable, accepting tokens on signature alone: \(error)")
             return false
         }
-    }
-
-    private func warnAtMostEvery10Seconds(_ message: String) {
-        let now = ContinuousClock.now
-        let due = lastWarning.withLock { last in
-            if let l = last, now - l < .seconds(10) { return false }
-            last = now
-            return true
-        }
-        if due { logger.warning("\(message)") }
     }
 }

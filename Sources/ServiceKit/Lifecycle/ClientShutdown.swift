@@ -25,9 +25,8 @@ public struct ClientShutdown: Service, CustomStringConvertible {
 
 extension ClientShutdown {
     /// The shutdowns of a service's usual clients, in the order they should close.
-    public static func closing(publisher: Publisher, redis: RedisClient, mongo: MongoClient) -> [any Service] {
-        [
-            ClientShutdown("rabbitmq") { await publisher.close() },
+    public static func closing(publisher: Publisher? = nil, redis: RedisClient, mongo: MongoClient) -> [any Service] {
+        (publisher.map { publisher in [ClientShutdown("rabbitmq") { await publisher.close() }] } ?? []) + [
             ClientShutdown("redis") { try? await redis.close() },
             ClientShutdown("mongo") { try? await mongo.close() },
         ]

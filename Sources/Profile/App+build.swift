@@ -1,0 +1,36 @@
+import Events
+import Hummingbird
+import Logging
+import Mongo
+import Redis
+import ServiceKit
+
+/// Assembles the profile service from its configuration: the same function serves
+/// `switchboard profile` and the tests.
+public func buildProfileApplication(_ config: ProfileConfiguration, logger: Logger) async throws -> some ApplicationProtocol {
+    let service = config.service
+    let mongo = try MongoClient(uri: service.mongoURI, threads: 8, logger: logger)
+    let database = mongo.database(service.mongoDatabase)
+    let redis = RedisClient(host: service.redisHost, port: service.redisPort, logger: logger)
+
+    let profiles = MongoProfileRepository(database: database)
+    try await profiles.prepare()
+    let pictures = PictureStore(database: database)
+    let cache = JSONCache<ProfileView>(redis: redis, prefix: "profile:v1", ttlSeconds: config.cacheSeconds, logger: logger)
+
+    let consumer = EventConsumer(service: service.consumerName, mongo: mongo, database: service.mongoDatabase, amqp: service.amqp, logger: logger)
+    ProfileEvents.register(on: consumer, profiles: profiles, pictures: pictures, cache: cache)
+    try await consumer.start()
+
+    let router = makeServiceRouter(checks: [.mongo(mongo), .redis(redis), .amqp(consuming: { consumer.isConnected })])
+    router.add(middleware: AuthenticationMiddleware(
+        verifier: JWKSVerifier(url: service.jwksURL, logger: logger), denyList: TokenDenyList(redis: redis, logger: logger)))
+    ProfileRoutes(profiles: profiles, pictures: pictures, cache: cache, pictureMaxBytes: config.pictureMaxBytes).add(to: router)
+
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(service.host, port: service.port), serverName: "switchboard-profile"),
+        // Shut down in reverse: the server, the consumer, then the clients.
+        services: ClientShutdown.closing(redis: redis, mongo: mongo) + [ClientShutdown("events") { await consumer.close() }],
+        logger: logger)
+}

@@ -1,0 +1,81 @@
+import Foundation
+import Hummingbird
+import ServiceKit
+
+/// patchProfile's fields as sent, in JSON or as multipart text fields. A field left out is
+/// unchanged; `null` (or an empty multipart field) clears `age` or `gender`.
+struct ProfilePatch: Decodable {
+    var firstName: String?
+    var lastName: String?
+    var about: String?
+    var age: Int??
+    var gender: String??
+
+    enum CodingKeys: String, CodingKey { case firstName, lastName, about, age, gender }
+
+    init() {}
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        firstName = try c.decodeIfPresent(String.self, forKey: .firstName)
+        lastName = try c.decodeIfPresent(String.self, forKey: .lastName)
+        about = try c.decodeIfPresent(String.self, forKey: .about)
+        if c.contains(.age) { age = try c.decodeNil(forKey: .age) ? .some(nil) : .some(try c.decode(Int.self, forKey: .age)) }
+        if c.contains(.gender) { gender = try c.decodeNil(forKey: .gender) ? .some(nil) : .some(try c.decode(String.self, forKey: .gender)) }
+    }
+
+    /// From multipart text parts (a file part is the picture, handled apart).
+    init(parts: [MultipartPart]) throws {
+        for part in parts where part.filename == nil {
+            guard let text = part.text else { throw APIError.badRequest("\(part.name) must be UTF-8 text", code: "invalid_field") }
+            switch part.name {
+            case "firstName": firstName = text
+            case "lastName": lastName = text
+            case "about": about = text
+            case "age":
+                let trimmed = text.trimmingCharacters(in: .whitespaces)
+                if trimmed.isEmpty {
+                    age = .some(nil)
+                } else if let value = Int(trimmed) {
+                    age = .some(value)
+                } else {
+                    throw APIError.badRequest("age must be a whole number", code: "invalid_age")
+                }
+            case "gender": gender = text.isEmpty ? .some(nil) : .some(text)
+            default: continue  // unknown fields are ignored, as in JSON
+            }
+        }
+    }
+
+    /// The validated changes.
+    func changes() throws -> ProfileChanges {
+        var changes = ProfileChanges()
+        changes.firstName = try firstName.map { try PersonName.normalized($0, field: "firstName") }
+        changes.lastName = try lastName.map { try PersonName.normalized($0, field: "lastName") }
+        if let about {
+            let trimmed = about.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard trimmed.count <= Self.maxAbout else {
+                throw APIError.badRequest("about must be at most \(Self.maxAbout) characters", code: "invalid_about")
+            }
+            changes.about = trimmed
+        }
+        if let age {
+            if let value = age, !Self.ages.contains(value) {
+                throw APIError.badRequest("age must be between \(Self.ages.lowerBound) and \(Self.ages.upperBound)", code: "invalid_age")
+            }
+            changes.age = .some(age)
+        }
+        if let gender {
+            let value = gender?.trimmingCharacters(in: .whitespaces).lowercased()
+            if let value, !Self.genders.contains(value) {
+                throw APIError.badRequest("gender must be one of \(Self.genders.joined(separator: ", ")), or null", code: "invalid_gender")
+            }
+            changes.gender = .some(value)
+        }
+        return changes
+    }
+
+    static let maxAbout = 500
+    static let ages = 13...120
+    static let genders = ["male", "female", "other"]
+}

@@ -1,0 +1,166 @@
+import BSON
+import Foundation
+import Hummingbird
+import Logging
+import Mongo
+import ServiceKit
+
+/// The profile service's routes (the gateway strips `/profile`). Every route needs a
+/// signed-in caller; the only profile anyone can change is their own.
+struct ProfileRoutes: Sendable {
+    let profiles: any ProfileRepository
+    let pictures: PictureStore
+    let cache: JSONCache<ProfileView>
+    let pictureMaxBytes: Int
+
+    func add(to router: Router<ServiceRequestContext>) {
+        router.get("/getProfile", use: own)
+        router.put("/patchProfile", use: patch)
+        router.patch("/patchProfile", use: patch)
+        router.get("/list", use: list)
+        router.get("/picture/:userId", use: picture)
+        router.get("/:userId", use: byId)
+    }
+
+    @Sendable func own(_ request: Request, context: ServiceRequestContext) async throws -> ProfileResponse {
+        let identity = try context.requireIdentity()
+        return ProfileResponse(message: "Profile fetched successfully", data: try await view(of: identity.userId))
+    }
+
+    /// Any signed-in user may read any profile: it is what the people picker and chats show.
+    @Sendable func byId(_ request: Request, context: ServiceRequestContext) async throws -> ProfileResponse {
+        _ = try context.requireIdentity()
+        let userId = try Self.userId(context)
+        return ProfileResponse(message: "Profile fetched successfully", data: try await view(of: userId))
+    }
+
+    /// JSON, or multipart with text fields and an optional picture (`profilePic`).
+    @Sendable func patch(_ request: Request, context: ServiceRequestContext) async throws -> ProfileResponse {
+        let userId = try context.requireIdentity().userId
+        let contentType = request.headers[.contentType] ?? ""
+        var body: ProfilePatch
+        var upload: (bytes: [UInt8], type: ImageType)?
+        if let boundary = Multipart.boundary(of: contentType) {
+            var request = request
+            // Room for the picture and the text fields around it.
+            let buffer = try await request.collectBody(upTo: pictureMaxBytes + 64 * 1024)
+            let parts = try Multipart.parse(Array(buffer.readableBytesView), boundary: boundary)
+            body = try ProfilePatch(parts: parts)
+            if let file = parts.first(where: { $0.filename != nil && Self.pictureFields.contains($0.name) }) {
+                upload = try checkedPicture(file.body)
+            }
+        } else if contentType.lowercased().hasPrefix("application/json") {
+            body = try await request.decodeBody(as: ProfilePatch.self, context: context)
+        } else {
+            throw APIError.unsupportedMediaType("Send application/json or multipart/form-data")
+        }
+        var changes = try body.changes()
+        guard !changes.isEmpty || upload != nil else { throw APIError.badRequest("Nothing to update", code: "empty_update") }
+
+        // The picture is stored first, so a profile never points at a missing file.
+        if let upload { changes.picture = try await pictures.store(upload.bytes, type: upload.type, userId: userId) }
+        let result: (before: Profile, after: Profile)?
+        do {
+            result = try await profiles.update(userId: userId, changes, now: Date())
+        } catch {
+            if let stored = changes.picture { try? await pictures.remove(stored) }
+            throw error
+        }
+        guard let (before, after) = result else {
+            if let stored = changes.picture { try? await pictures.remove(stored) }
+            throw APIError.notFound("Profile not found")
+        }
+        await cache.invalidate([userId])
+        if let old = before.picture, changes.picture != nil {
+            do { try await pictures.remove(old) } catch {
+                context.logger.warning("old picture not removed: \(error)", metadata: ["fileId": "\(old.fileId.hex)"])
+            }
+        }
+        return ProfileResponse(message: "Profile updated successfully", data: ProfileView(after))
+    }
+
+    /// `?search=` (start of a first or last name), `?page=` (from 1), `?limit=` (1–50, default 20).
+    /// The caller is left out: this feeds the people picker.
+    @Sendable func list(_ request: Request, context: ServiceRequestContext) async throws -> ProfileListResponse {
+        let identity = try context.requireIdentity()
+        let query = request.uri.queryParameters
+        let page = try Self.integer(query["page"].map(String.init), name: "page", default: 1, in: 1...10_000)
+        let limit = try Self.integer(query["limit"].map(String.init), name: "limit", default: 20, in: 1...50)
+        let search = query["search"].map { String($0).trimmingCharacters(in: .whitespaces) }
+        guard (search?.count ?? 0) <= 50 else { throw APIError.badRequest("search must be at most 50 characters", code: "invalid_search") }
+        let (found, total) = try await profiles.list(search: search, excluding: identity.userId, skip: (page - 1) * limit, limit: limit)
+        return ProfileListResponse(
+            message: "Profiles fetched successfully", data: found.map(ProfileView.init), page: page, limit: limit, total: total,
+            hasMore: page * limit < total)
+    }
+
+    /// The picture's bytes, streamed from GridFS, with an ETag (its file id) for revalidation.
+    @Sendable func picture(_ request: Request, context: ServiceRequestContext) async throws -> Response {
+        _ = try context.requireIdentity()
+        let userId = try Self.userId(context)
+        guard let picture = try await profiles.find(userId: userId)?.picture else { throw APIError.notFound("No picture") }
+        let etag = "\"\(picture.fileId.hex)\""
+        var headers: HTTPFields = [.eTag: etag, .cacheControl: "private, max-age=86400", .xContentTypeOptions: "nosniff"]
+        if request.headers[.ifNoneMatch]?.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == etag }) == true {
+            return Response(status: .notModified, headers: headers)
+        }
+        let download: GridFSDownload
+        do {
+            download = try await pictures.open(picture)
+        } catch MongoError.fileNotFound {
+            throw APIError.notFound("No picture")
+        }
+        headers[.contentType] = picture.contentType
+        headers[.contentLength] = String(picture.size)
+        return Response(status: .ok, headers: headers, body: ResponseBody(asyncSequence: download.map { ByteBuffer(bytes: $0) }))
+    }
+
+    // MARK: helpers
+
+    static let pictureFields: Set<String> = ["profilePic", "picture", "image", "avatar"]
+
+    func checkedPicture(_ bytes: [UInt8]) throws -> (bytes: [UInt8], type: ImageType) {
+        guard bytes.count <= pictureMaxBytes else {
+            throw APIError.payloadTooLarge("The picture is larger than \(pictureMaxBytes / (1024 * 1024)) MB")
+        }
+        guard let type = ImageType(sniffing: bytes) else {
+            throw APIError.unsupportedMediaType("The picture must be a JPEG, PNG or WebP image")
+        }
+        return (bytes, type)
+    }
+
+    func view(of userId: String) async throws -> ProfileView {
+        let found = try await cache.value(for: userId) { try await profiles.find(userId: userId).map(ProfileView.init) }
+        guard let found else { throw APIError.notFound("Profile not found") }
+        return found
+    }
+
+    static func userId(_ context: ServiceRequestContext) throws -> String {
+        guard let raw = context.parameters.get("userId"), ObjectId(raw) != nil else {
+            throw APIError.badRequest("userId must be a user id (24 hex digits)", code: "invalid_id")
+        }
+        return raw.lowercased()
+    }
+
+    static func integer(_ raw: String?, name: String, default fallback: Int, in range: ClosedRange<Int>) throws -> Int {
+        guard let raw else { return fallback }
+        guard let value = Int(raw), range.contains(value) else {
+            throw APIError.badRequest("\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound)", code: "invalid_\(name)")
+        }
+        return value
+    }
+}
+
+struct ProfileResponse: ResponseEncodable {
+    let message: String
+    let data: ProfileView
+}
+
+struct ProfileListResponse: ResponseEncodable {
+    let message: String
+    let data: [ProfileView]
+    let page: Int
+    let limit: Int
+    let total: Int
+    let hasMore: Bool
+}

@@ -1,0 +1,45 @@
+import AMQP
+import Events
+import Hummingbird
+import Logging
+import Mongo
+import Redis
+import ServiceKit
+
+/// Assembles the request service from its configuration: the same function serves
+/// `switchboard request` and the tests.
+public func buildRequestApplication(_ config: RequestConfiguration, logger: Logger) async throws -> some ApplicationProtocol {
+    let service = config.service
+    let mongo = try MongoClient(uri: service.mongoURI, threads: 8, logger: logger)
+    let database = mongo.database(service.mongoDatabase)
+    let redis = RedisClient(host: service.redisHost, port: service.redisPort, logger: logger)
+    let publisher = Publisher(config: service.amqp, topology: EventTopology.producer, logger: logger)
+
+    let outbox = Outbox(database: database)
+    try await outbox.prepare()
+    let relay = OutboxRelay(outbox: outbox, publisher: publisher, logger: logger)
+    let directory = MongoDirectory(database: database)
+    try await directory.prepare()
+    let invites = MongoInviteRepository(database: database, outbox: outbox)
+    try await invites.prepare()
+    let lists = InviteLists(
+        invites: invites, directory: directory,
+        cache: JSONCache(redis: redis, prefix: "request:v1", ttlSeconds: config.cacheSeconds, logger: logger))
+
+    let consumer = EventConsumer(service: service.consumerName, mongo: mongo, database: service.mongoDatabase, amqp: service.amqp, logger: logger)
+    RequestEvents.register(on: consumer, directory: directory, invites: invites, lists: lists)
+    try await consumer.start()
+
+    let router = makeServiceRouter(checks: [.mongo(mongo), .redis(redis), .amqp(publisher)])
+    router.add(middleware: AuthenticationMiddleware(
+        verifier: JWKSVerifier(url: service.jwksURL, logger: logger), denyList: TokenDenyList(redis: redis, logger: logger)))
+    InviteRoutes(invites: invites, directory: directory, lists: lists, relay: relay).add(to: router)
+
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(service.host, port: service.port), serverName: "switchboard-request"),
+        // Shut down in reverse: the server, the consumer and the relay, then the clients.
+        services: ClientShutdown.closing(publisher: publisher, redis: redis, mongo: mongo)
+            + [relay, ClientShutdown("events") { await consumer.close() }],
+        logger: logger)
+}

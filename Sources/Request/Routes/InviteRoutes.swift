@@ -1,0 +1,122 @@
+import BSON
+import Events
+import Foundation
+import Hummingbird
+import Mongo
+import ServiceKit
+
+/// The request service's routes (the gateway strips `/request`). Every route needs a
+/// signed-in caller, and only touches invites the caller sent or received.
+struct InviteRoutes: Sendable {
+    let invites: any InviteRepository
+    let directory: any Directory
+    let lists: InviteLists
+    let relay: OutboxRelay?
+
+    static let maxMessage = 500
+
+    func add(to router: Router<ServiceRequestContext>) {
+        router.post("/invite/send", use: send)
+        router.patch("/respond/:requestId", use: respond)
+        router.get("/invites/sent", use: sent)
+        router.get("/invites/received", use: received)
+        router.delete("/cancel/:requestId", use: cancel)
+    }
+
+    @Sendable func send(_ request: Request, context: ServiceRequestContext) async throws -> Response {
+        let me = try context.requireIdentity().userId
+        let body = try await request.decodeBody(as: SendInviteRequest.self, context: context)
+        let email = try EmailAddress.normalized(body.toEmail, field: "toEmail")
+        let message = (body.message ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        guard message.count <= Self.maxMessage else {
+            throw APIError.badRequest("message must be at most \(Self.maxMessage) characters", code: "invalid_message")
+        }
+        guard let recipient = try await directory.find(email: email) else { throw APIError.notFound("No user has this email") }
+        guard recipient._id != me else { throw APIError.badRequest("You cannot invite yourself", code: "self_invite") }
+
+        let now = Date()
+        let id = ObjectId()
+        let invite = Invite(
+            _id: id, fromUserId: me, toUserId: recipient._id, status: .pending, message: message, createdAt: now, updatedAt: now,
+            activeKey: Invite.pairKey(me, recipient._id))
+        do {
+            try await invites.create(invite)
+        } catch MongoError.duplicateKey {
+            throw try await conflict(between: me, and: recipient._id)
+        }
+        await lists.invalidate(for: [me, recipient._id])
+        context.logger.info("invite sent", metadata: ["requestId": "\(id.hex)"])
+        var response = try InviteResponse(message: "Invite sent successfully", data: try await lists.views([invite])[0])
+            .response(from: request, context: context)
+        response.status = .created
+        return response
+    }
+
+    @Sendable func respond(_ request: Request, context: ServiceRequestContext) async throws -> InviteResponse {
+        let me = try context.requireIdentity().userId
+        let id = try Self.requestId(context)
+        let body = try await request.decodeBody(as: RespondRequest.self, context: context)
+        let status: InviteStatus
+        switch body.status.lowercased() {
+        case "accepted", "accept": status = .accepted
+        case "rejected", "reject": status = .rejected
+        default: throw APIError.badRequest("status must be accepted or rejected", code: "invalid_status")
+        }
+        guard let answered = try await invites.respond(id: id, by: me, with: status, now: Date(), correlationId: context.requestId) else {
+            throw try await refusal(id: id, for: me, recipientOnly: true)
+        }
+        relay?.notify()
+        await lists.invalidate(for: [answered.fromUserId, answered.toUserId])
+        context.logger.info("invite answered", metadata: ["requestId": "\(id.hex)", "status": "\(status.rawValue)"])
+        return InviteResponse(message: "Invite \(status.rawValue)", data: try await lists.views([answered])[0])
+    }
+
+    @Sendable func cancel(_ request: Request, context: ServiceRequestContext) async throws -> InviteResponse {
+        let me = try context.requireIdentity().userId
+        let id = try Self.requestId(context)
+        guard let cancelled = try await invites.cancel(id: id, by: me) else { throw try await refusal(id: id, for: me, recipientOnly: false) }
+        await lists.invalidate(for: [cancelled.fromUserId, cancelled.toUserId])
+        return InviteResponse(message: "Invite cancelled", data: try await lists.views([cancelled])[0])
+    }
+
+    @Sendable func sent(_ request: Request, context: ServiceRequestContext) async throws -> InviteListResponse {
+        let me = try context.requireIdentity().userId
+        return InviteListResponse(message: "Sent invites fetched successfully", data: try await lists.list(.sent, for: me))
+    }
+
+    /// Pending invites only, as the reference README says.
+    @Sendable func received(_ request: Request, context: ServiceRequestContext) async throws -> InviteListResponse {
+        let me = try context.requireIdentity().userId
+        return InviteListResponse(message: "Received invites fetched successfully", data: try await lists.list(.received, for: me))
+    }
+
+    // MARK: why a change was refused
+
+    /// Why the pair cannot have a new invite.
+    func conflict(between me: String, and other: String) async throws -> APIError {
+        guard let active = try await invites.findActive(between: me, and: other) else {
+            return APIError.conflict("An invite between you already exists", code: "invite_exists")
+        }
+        if active.status == .accepted { return APIError.conflict("You are already connected", code: "already_connected") }
+        if active.fromUserId == me { return APIError.conflict("You have already invited this user", code: "already_invited") }
+        return APIError.conflict("This user has already invited you: answer their invite", code: "invited_by_them")
+    }
+
+    /// Why respond or cancel changed nothing. Someone else's invite is "not found": its
+    /// existence is not theirs to learn.
+    func refusal(id: ObjectId, for me: String, recipientOnly: Bool) async throws -> APIError {
+        guard let invite = try await invites.find(id: id), invite.fromUserId == me || invite.toUserId == me else {
+            return APIError.notFound("Invite not found")
+        }
+        if recipientOnly && invite.toUserId != me { return APIError.forbidden("Only the recipient can answer an invite") }
+        if !recipientOnly && invite.fromUserId != me { return APIError.forbidden("Only the sender can cancel an invite") }
+        return APIError.conflict("This invite is already \(invite.status.rawValue)", code: "invite_not_pending")
+    }
+
+    static func requestId(_ context: ServiceRequestContext) throws -> ObjectId {
+        guard let raw = context.parameters.get("requestId"), let id = ObjectId(raw) else {
+            throw APIError.badRequest("requestId must be an invite id (24 hex digits)", code: "invalid_id")
+        }
+        return id
+    }
+}

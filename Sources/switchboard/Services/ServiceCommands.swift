@@ -1,0 +1,43 @@
+import ArgumentParser
+import Auth
+import Hummingbird
+import Logging
+import Profile
+import RequestService
+import ServiceKit
+
+/// `switchboard auth`: the auth service (AUTH_PORT, default 5000).
+struct AuthCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "auth", abstract: "Run the auth service (AUTH_PORT, default 5000).")
+
+    func run() async throws {
+        let config = try AuthConfiguration.load()
+        try await runService("auth", config.service) { try await buildAuthApplication(config, logger: $0) }
+    }
+}
+
+/// `switchboard profile`: the profile service (PROFILE_PORT, default 5001).
+struct ProfileCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "profile", abstract: "Run the profile service (PROFILE_PORT, default 5001).")
+
+    func run() async throws {
+        let config = try ProfileConfiguration.load()
+        try await runService("profile", config.service) { try await buildProfileApplication(config, logger: $0) }
+    }
+}
+
+/// `switchboard request`: the request service (REQUEST_PORT, default 5002).
+struct RequestCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "request", abstract: "Run the request service (REQUEST_PORT, default 5002).")
+
+    func run() async throws {
+        let config = try RequestConfiguration.load()
+        try await runService("request", config.service) { try await buildRequestApplication(config, logger: $0) }
+    }
+}
+
+/// Logging as configured, then the service until SIGTERM or SIGINT.
+func runService<App: ApplicationProtocol>(_ name: String, _ service: ServiceConfiguration, build: (Logger) async throws -> App) async throws {
+    ServiceLogging.bootstrap(level: service.logLevel, format: service.logFormat)
+    try await build(Logger(label: name)).runService()
+}
