@@ -156,6 +156,21 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "ServiceTestSupport",
+            dependencies: [
+                "Auth", "Profile", "RequestService", "ServiceKit", "Events", "AMQP", "Mongo", "BSON", "TestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            path: "Tests/ServiceTestSupport", swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ProfileTests",
+            dependencies: ["Profile", "ServiceTestSupport", "TestSupport", "Redis", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "RequestTests",
+            dependencies: ["RequestService", "ServiceTestSupport", "TestSupport", "Events", "AMQP", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            swiftSettings: swiftSettings),
         .testTarget(name: "SwitchboardTests", dependencies: ["TestSupport", "AMQP", "Events", "Mongo"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ServiceKitTests",

@@ -121,6 +121,10 @@ private func cleanup(_ redis: RedisClient, _ prefix: String) async throws {
 /// Kills and restarts a Redis of its own, so no other test sees it go.
 @Suite(.serialized) struct RedisRestartTests {
     @Test func clientAndSubscriberRecoverAfterRestart() async throws {
+        try await TestServers.faultRedisLock.withLock { try await recoverAfterRestart() }
+    }
+
+    func recoverAfterRestart() async throws {
         let server = TestServers.faultRedis
         let redis = RedisClient(port: server.port, connections: 2)
         try await redis.set("restart:before", "1")

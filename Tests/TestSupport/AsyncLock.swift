@@ -43,4 +43,6 @@ public final class AsyncLock: Sendable {
 extension TestServers {
     /// Held by every test that stops, kills or freezes the fault RabbitMQ.
     public static let faultAMQPLock = AsyncLock()
+    /// Held by every test that stops or kills the fault Redis.
+    public static let faultRedisLock = AsyncLock()
 }

@@ -1,0 +1,208 @@
+import BSON
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Mongo
+import ServiceTestSupport
+import TestSupport
+import Testing
+
+/// The profile service through its HTTP API, fed by auth's real events.
+@Suite struct ProfileTests {
+    @Test func signupMakesAProfileByEventAlone() async throws {
+        try await Stack.run { stack in
+            let ada = try await stack.user("Ada")
+            try await stack.profile.execute(uri: "/getProfile", method: .get, headers: ada.bearer) { response in
+                #expect(response.status == .ok)
+                let data = jsonObject(response)["data"] as? [String: Any]
+                #expect(data?["userId"] as? String == ada.id && data?["firstName"] as? String == "Ada" && data?["lastName"] as? String == "Tester")
+                #expect(data?["about"] as? String == "" && data?["profilePic"] is NSNull && data?["age"] is NSNull && data?["gender"] is NSNull)
+            }
+            let bob = try await stack.user("Bob")
+            try await stack.profile.execute(uri: "/\(ada.id)", method: .get, headers: bob.bearer) { response in
+                #expect(response.status == .ok, "any signed-in user reads any profile")
+                #expect((jsonObject(response)["data"] as? [String: Any])?["userId"] as? String == ada.id)
+            }
+        }
+    }
+
+    @Test func editsShowAtOnceThroughTheCache() async throws {
+        try await Stack.run { stack in
+            let ada = try await stack.user("Ada")
+            // Read once so the profile is cached, then change it.
+            try await stack.profile.execute(uri: "/getProfile", method: .get, headers: ada.bearer) { #expect($0.status == .ok) }
+            let cached = try await RedisProbe.exists("profile:v1:\(ada.id)")
+            #expect(cached)
+            try await stack.profile.execute(uri: "/patchProfile", method: .put, headers: ada.json,
+                                            body: json(["firstName": " Augusta ", "about": "Analyst", "age": 36, "gender": "Female", "$set": ["role": "admin"]])) { response in
+                #expect(response.status == .ok)
+                let data = jsonObject(response)["data"] as? [String: Any]
+                #expect(data?["firstName"] as? String == "Augusta" && data?["age"] as? Int == 36 && data?["gender"] as? String == "female")
+            }
+            for uri in ["/getProfile", "/\(ada.id)"] {
+                try await stack.profile.execute(uri: uri, method: .get, headers: ada.bearer) { response in
+                    let data = jsonObject(response)["data"] as? [String: Any]
+                    #expect(data?["firstName"] as? String == "Augusta" && data?["about"] as? String == "Analyst", "\(uri)")
+                }
+            }
+            // null clears; unknown fields (even operator-looking ones) change nothing.
+            try await stack.profile.execute(uri: "/patchProfile", method: .patch, headers: ada.json, body: json(["age": NSNull()])) { response in
+                #expect((jsonObject(response)["data"] as? [String: Any])?["age"] is NSNull)
+            }
+            let stored = try #require(try await stack.profileDB.collection("profiles", of: BSONDocument.self).findOne(.eq("_id", ada.id)))
+            #expect(stored["age"] == nil && stored["role"] == nil && stored["$set"] == nil)
+        }
+    }
+
+    @Test func picturesAreSniffedStoredReplacedAndServed() async throws {
+        try await Stack.run { stack in
+            let ada = try await stack.user("Ada")
+            let bob = try await stack.user("Bob")
+            let png = ImageBytes.png(size: 300_000)
+            let form = MultipartBody().field("about", "with a picture").file("profilePic", filename: "me.png", type: "image/png", png)
+            let url = try await stack.profile.execute(uri: "/patchProfile", method: .put, headers: form.headers(ada.bearer), body: form.body) { response in
+                #expect(response.status == .ok)
+                let data = jsonObject(response)["data"] as? [String: Any]
+                #expect(data?["about"] as? String == "with a picture")
+                return data?["profilePic"] as? String ?? ""
+            }
+            #expect(url.hasPrefix("/profile/picture/\(ada.id)?v="))
+            let etag = try await stack.profile.execute(uri: "/picture/\(ada.id)", method: .get, headers: bob.bearer) { response in
+                #expect(response.status == .ok && response.headers[.contentType] == "image/png")
+                #expect(Array(response.body.readableBytesView) == png)
+                #expect(response.headers[.cacheControl]?.contains("max-age") == true)
+                return response.headers[.eTag] ?? ""
+            }
+            var revalidate = bob.bearer
+            revalidate[.ifNoneMatch] = etag
+            try await stack.profile.execute(uri: "/picture/\(ada.id)", method: .get, headers: revalidate) { #expect($0.status == .notModified) }
+
+            // A new picture replaces the old one: one file left, a new ETag.
+            let jpeg = ImageBytes.jpeg()
+            let again = MultipartBody().file("profilePic", filename: "new.jpg", type: "image/jpeg", jpeg)
+            try await stack.profile.execute(uri: "/patchProfile", method: .put, headers: again.headers(ada.bearer), body: again.body) { #expect($0.status == .ok) }
+            try await stack.profile.execute(uri: "/picture/\(ada.id)", method: .get, headers: revalidate) { response in
+                #expect(response.status == .ok && response.headers[.contentType] == "image/jpeg" && response.headers[.eTag] != etag)
+            }
+            #expect(try await stack.profileDB.collection("pictures.files", of: BSONDocument.self).count() == 1)
+
+            // Not an image (whatever its name says), too large: refused, nothing stored.
+            let fake = MultipartBody().file("profilePic", filename: "cat.png", type: "image/png", Array("<?php echo 'hi'; ?>".utf8))
+            try await stack.profile.execute(uri: "/patchProfile", method: .put, headers: fake.headers(ada.bearer), body: fake.body) {
+                #expect(outcome($0) == "415 unsupported_media_type")
+            }
+            let huge = MultipartBody().file("profilePic", filename: "big.png", type: "image/png", ImageBytes.png(size: 5 * 1024 * 1024 + 1))
+            try await stack.profile.execute(uri: "/patchProfile", method: .put, headers: huge.headers(ada.bearer), body: huge.body) {
+                #expect(outcome($0) == "413 payload_too_large")
+            }
+            let webp = MultipartBody().field("age", "abc").file("profilePic", filename: "x.webp", type: "image/webp", ImageBytes.webp())
+            try await stack.profile.execute(uri: "/patchProfile", method: .put, headers: webp.headers(ada.bearer), body: webp.body) {
+                #expect(outcome($0) == "400 invalid_age", "a bad field refuses the whole update")
+            }
+            #expect(try await stack.profileDB.collection("pictures.files", of: BSONDocument.self).count() == 1)
+            try await stack.profile.execute(uri: "/picture/\(bob.id)", method: .get, headers: ada.bearer) { #expect(outcome($0) == "404 not_found") }
+        }
+    }
+
+    @Test func thePeoplePickerSearchesByNameAndPages() async throws {
+        try await Stack.run { stack in
+            // Other tests' users arrive here too (their events share the exchange): a name tag keeps ours apart.
+            let tag = "Zz" + String((0..<6).map { _ in "abcdefghijklmnopqrstuvwxyz".randomElement()! })
+            let me = try await stack.user("\(tag)me")
+            for name in ["alma", "alvaro", "bea"] { _ = try await stack.user(tag + name) }
+            try await stack.profile.execute(uri: "/list?search=\(tag)al&limit=1", method: .get, headers: me.bearer) { response in
+                let body = jsonObject(response)
+                let names = (body["data"] as? [[String: Any]])?.compactMap { $0["firstName"] as? String }
+                #expect(names == ["\(tag)alma"] && body["total"] as? Int == 2 && body["hasMore"] as? Bool == true)
+            }
+            try await stack.profile.execute(uri: "/list?search=\(tag.uppercased())AL&limit=1&page=2", method: .get, headers: me.bearer) { response in
+                #expect((jsonObject(response)["data"] as? [[String: Any]])?.first?["firstName"] as? String == "\(tag)alvaro", "case does not matter")
+            }
+            try await stack.profile.execute(uri: "/list?search=\(tag)", method: .get, headers: me.bearer) { response in
+                let names = (jsonObject(response)["data"] as? [[String: Any]])?.compactMap { $0["firstName"] as? String }
+                #expect(names == ["alma", "alvaro", "bea"].map { tag + $0 }, "everyone but the caller, by name")
+            }
+            // Regex characters are literal, not a pattern.
+            try await stack.profile.execute(uri: "/list?search=.*", method: .get, headers: me.bearer) { response in
+                #expect((jsonObject(response)["data"] as? [Any])?.isEmpty == true)
+            }
+            for bad in ["/list?page=0", "/list?limit=500", "/list?limit=x", "/list?search=" + String(repeating: "a", count: 51)] {
+                try await stack.profile.execute(uri: bad, method: .get, headers: me.bearer) { #expect($0.status == .badRequest, "\(bad)") }
+            }
+        }
+    }
+
+    @Test func badInputIsRefusedAndChangesNothing() async throws {
+        try await Stack.run { stack in
+            let ada = try await stack.user("Ada")
+            let cases: [(Any, String)] = [
+                (["firstName": 5], "400 invalid_field"),
+                (["firstName": ["$ne": ""]], "400 invalid_field"),
+                (["age": "36"], "400 invalid_field"),
+                (["age": 7], "400 invalid_age"),
+                (["age": ["$gt": 0]], "400 invalid_field"),
+                (["gender": "robot"], "400 invalid_gender"),
+                (["lastName": String(repeating: "x", count: 51)], "400 invalid_lastName"),
+                (["about": String(repeating: "x", count: 501)], "400 invalid_about"),
+                ([String: Any](), "400 empty_update"),
+                ([1, 2], "400 invalid_body"),
+            ]
+            for (body, expected) in cases {
+                try await stack.profile.execute(uri: "/patchProfile", method: .put, headers: ada.json, body: json(body)) {
+                    #expect(outcome($0) == expected, "\(body)")
+                }
+            }
+            let twoMB = ByteBuffer(string: #"{"about":""# + String(repeating: "a", count: 2 * 1024 * 1024) + #""}"#)
+            try await stack.profile.execute(uri: "/patchProfile", method: .put, headers: ada.json, body: twoMB) { #expect(outcome($0) == "413 payload_too_large") }
+            var text = ada.bearer
+            text[.contentType] = "text/plain"
+            try await stack.profile.execute(uri: "/patchProfile", method: .put, headers: text, body: ByteBuffer(string: "age=3")) {
+                #expect(outcome($0) == "415 unsupported_media_type")
+            }
+            var broken = ada.bearer
+            broken[.contentType] = "multipart/form-data; boundary=xyz"
+            try await stack.profile.execute(uri: "/patchProfile", method: .put, headers: broken, body: ByteBuffer(string: "--xyz\r\nno headers end")) {
+                #expect(outcome($0) == "400 invalid_multipart")
+            }
+            for uri in ["/not-an-id", "/picture/zz"] {
+                try await stack.profile.execute(uri: uri, method: .get, headers: ada.bearer) { #expect(outcome($0) == "400 invalid_id", "\(uri)") }
+            }
+            try await stack.profile.execute(uri: "/\(ObjectId().hex)", method: .get, headers: ada.bearer) { #expect(outcome($0) == "404 not_found") }
+            for (uri, method) in [("/getProfile", HTTPRequest.Method.get), ("/patchProfile", .put), ("/list", .get), ("/\(ada.id)", .get), ("/picture/\(ada.id)", .get)] {
+                try await stack.profile.execute(uri: uri, method: method, headers: [.authorization: "Bearer forged.token.here"]) {
+                    #expect(outcome($0) == "401 unauthorized", "\(uri)")
+                }
+            }
+            let stored = try #require(try await stack.profileDB.collection("profiles", of: BSONDocument.self).findOne(.eq("_id", ada.id)))
+            #expect(stored["firstName"] == "Ada" && stored["about"] == "" && stored["age"] == nil)
+        }
+    }
+
+    /// Account deletion reaches the profile service as `auth.user.deleted`: profile and picture go.
+    @Test func aDeletedAccountTakesItsProfileAndPicture() async throws {
+        try await Stack.run { stack in
+            let ada = try await stack.user("Ada")
+            let form = MultipartBody().file("avatar", filename: "a.png", type: "image/png", ImageBytes.png())
+            try await stack.profile.execute(uri: "/patchProfile", method: .put, headers: form.headers(ada.bearer), body: form.body) { #expect($0.status == .ok) }
+            try await stack.auth.execute(uri: "/me", method: .delete, headers: ada.bearer) { #expect($0.status == .ok) }
+            let profiles = stack.profileDB.collection("profiles", of: BSONDocument.self)
+            let files = stack.profileDB.collection("pictures.files", of: BSONDocument.self)
+            let gone = await poll(timeout: .seconds(20)) {
+                let profileCount = try await profiles.count(.eq("_id", ada.id))
+                let fileCount = try await files.count()
+                return profileCount == 0 && fileCount == 0
+            }
+            #expect(gone)
+        }
+    }
+}
+
+/// True once `condition` holds, false if it still does not after `timeout`.
+func poll(timeout: Duration, _ condition: @Sendable () async throws -> Bool) async -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if (try? await condition()) == true { return true }
+        try? await Task.sleep(for: .milliseconds(25))
+    }
+    return (try? await condition()) == true
+}

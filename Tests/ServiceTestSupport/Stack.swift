@@ -1,0 +1,144 @@
+import AMQP
+import BSON
+import Auth
+import Events
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import Mongo
+import Profile
+import RequestService
+import ServiceKit
+import TestSupport
+
+/// Auth, profile and request as their App+build functions make them, wired to the real
+/// servers: auth over a real socket (the others fetch its JWKS), events through the real
+/// RabbitMQ. Every run has its own databases and queues, removed afterwards.
+public struct Stack: Sendable {
+    public let auth: any TestClientProtocol
+    public let profile: any TestClientProtocol
+    public let request: any TestClientProtocol
+    public let profileDB: MongoDatabase
+    public let requestDB: MongoDatabase
+    public let authDB: MongoDatabase
+
+    /// `redisPort` for profile and request (the fault Redis, for outage tests).
+    public static func run(
+        redisPort: Int = TestServers.redisPort, _ body: @escaping @Sendable (Stack) async throws -> Void
+    ) async throws {
+        let names = (auth: TestServers.uniqueName("auth"), profile: TestServers.uniqueName("profile"), request: TestServers.uniqueName("request"))
+        let common = ["MONGO_URI": TestServers.mongoURI, "AMQP_PORT": String(TestServers.amqpPort), "LOG_LEVEL": "warning"]
+        let mongo = try MongoClient(uri: TestServers.mongoURI, threads: 2)
+        let authApp = try await buildAuthApplication(
+            try AuthConfiguration.load(from: Environment(common.merging([
+                "MONGO_DATABASE": names.auth, "REDIS_PORT": String(TestServers.redisPort), "AUTH_LOGIN_MAX_ATTEMPTS": "100000",
+            ]) { _, new in new })),
+            logger: Logger(label: "auth"))
+        do {
+            try await authApp.test(.live) { auth in
+                let services = common.merging([
+                    "REDIS_PORT": String(redisPort), "AUTH_JWKS_URL": "http://127.0.0.1:\(auth.port!)/.well-known/jwks.json",
+                ]) { _, new in new }
+                let profileApp = try await buildProfileApplication(
+                    try ProfileConfiguration.load(from: Environment(services.merging(["MONGO_DATABASE": names.profile, "EVENTS_CONSUMER_NAME": names.profile]) { _, n in n })),
+                    logger: Logger(label: "profile"))
+                let requestApp = try await buildRequestApplication(
+                    try RequestConfiguration.load(from: Environment(services.merging(["MONGO_DATABASE": names.request, "EVENTS_CONSUMER_NAME": names.request]) { _, n in n })),
+                    logger: Logger(label: "request"))
+                try await profileApp.test(.router) { profile in
+                    try await requestApp.test(.router) { request in
+                        try await body(Stack(
+                            auth: auth, profile: profile, request: request, profileDB: mongo.database(names.profile),
+                            requestDB: mongo.database(names.request), authDB: mongo.database(names.auth)))
+                    }
+                }
+            }
+        } catch {
+            try? await cleanUp(names: [names.auth, names.profile, names.request], consumers: [names.profile, names.request], mongo: mongo)
+            throw error
+        }
+        try await cleanUp(names: [names.auth, names.profile, names.request], consumers: [names.profile, names.request], mongo: mongo)
+    }
+
+    static func cleanUp(names: [String], consumers: [String], mongo: MongoClient) async throws {
+        let admin = AMQPAdmin(config: AMQPConfiguration(port: TestServers.amqpPort))
+        for consumer in consumers {
+            for type in [UserCreated.type, UserDeleted.type] {
+                try await admin.deleteQueue(EventTopology.queue(service: consumer, type: type))
+                try await admin.deleteQueue(EventTopology.deadLetterQueue(service: consumer, type: type))
+            }
+        }
+        for name in names { try await mongo.database(name).drop() }
+        try await mongo.close()
+    }
+
+    // MARK: acting as clients
+
+    /// Signs a user up through auth; their profile and directory entry follow by event.
+    public func signup(_ name: String) async throws -> TestUser {
+        let email = "\(name.lowercased())-\(UInt32.random(in: 0...UInt32.max))@example.com"
+        let body = #"{"firstName":"\#(name)","lastName":"Tester","emailId":"\#(email)","password":"correct horse 1"}"#
+        return try await auth.execute(uri: "/signup", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: body)) { response in
+            guard response.status == .created else { throw StackFailure("signup answered \(response.status): \(String(buffer: response.body))") }
+            let object = try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]
+            guard let token = object?["access_token"] as? String, let data = object?["data"] as? [String: Any], let id = data["id"] as? String else {
+                throw StackFailure("signup body: \(String(buffer: response.body))")
+            }
+            return TestUser(id: id, email: email, token: token, name: name)
+        }
+    }
+
+    /// Waits until both services have applied the user's `auth.user.created`.
+    public func waitUntilKnown(_ user: TestUser, timeout: Duration = .seconds(20)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        let profiles = profileDB.collection("profiles", of: BSONDocument.self)
+        let directory = requestDB.collection("directory", of: BSONDocument.self)
+        while ContinuousClock.now < deadline {
+            let inProfile = try await profiles.count(.eq("_id", user.id))
+            let inDirectory = try await directory.count(.eq("_id", user.id))
+            if inProfile == 1 && inDirectory == 1 { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw StackFailure("\(user.name)'s auth.user.created was not applied within \(timeout)")
+    }
+
+    /// Signs a user up and waits for the event to reach both services.
+    public func user(_ name: String) async throws -> TestUser {
+        let user = try await signup(name)
+        try await waitUntilKnown(user)
+        return user
+    }
+}
+
+public struct TestUser: Sendable {
+    public let id: String
+    public let email: String
+    public let token: String
+    public let name: String
+
+    public var bearer: HTTPFields { [.authorization: "Bearer \(token)"] }
+    public var json: HTTPFields { [.authorization: "Bearer \(token)", .contentType: "application/json"] }
+}
+
+public struct StackFailure: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+// MARK: reading responses
+
+/// `"<status> <error code>"` for error bodies, `"<status>"` otherwise.
+public func outcome(_ response: TestResponse) -> String {
+    let object = try? JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]
+    let code = (object?["error"] as? [String: Any])?["code"] as? String
+    return code.map { "\(response.status.code) \($0)" } ?? "\(response.status.code)"
+}
+
+public func jsonObject(_ response: TestResponse) -> [String: Any] {
+    (try? JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]) ?? [:]
+}
+
+public func json(_ object: Any) -> ByteBuffer {
+    ByteBuffer(bytes: try! JSONSerialization.data(withJSONObject: object))
+}
