@@ -27,6 +27,9 @@ public struct MongoDirectory: Directory {
     public func prepare() async throws { try await entries.createIndexes([Index("email", unique: true)]) }
 
     public func upsert(_ entry: DirectoryEntry, session: MongoSession?) async throws {
+        // Auth keeps emails unique, so another id under this email is an account deleted
+        // since: its auth.user.deleted may simply arrive after this event (another queue).
+        try await entries.deleteMany(.eq("email", entry.email) && .ne("_id", entry._id), session: session)
         let update = Update.set("email", entry.email).set("firstName", entry.firstName).set("lastName", entry.lastName)
         _ = try await entries.updateOne(.eq("_id", entry._id), update, upsert: true, session: session)
     }
