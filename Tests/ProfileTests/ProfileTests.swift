@@ -178,6 +178,26 @@ import Testing
         }
     }
 
+    /// Ids in a body or a query never point a write at someone else's profile.
+    @Test func anotherUsersIdsChangeNothingOfTheirs() async throws {
+        try await Stack.run { stack in
+            let ada = try await stack.user("Ada")
+            let bob = try await stack.user("Bob")
+            try await stack.profile.execute(uri: "/patchProfile?userId=\(bob.id)", method: .put, headers: ada.json,
+                                            body: json(["_id": bob.id, "userId": bob.id, "about": "written by Ada"])) { response in
+                #expect((jsonObject(response)["data"] as? [String: Any])?["userId"] as? String == ada.id)
+            }
+            let form = MultipartBody().field("userId", bob.id).field("about", "again").file("profilePic", filename: "p.png", type: "image/png", ImageBytes.png())
+            try await stack.profile.execute(uri: "/patchProfile", method: .put, headers: form.headers(ada.bearer), body: form.body) { #expect($0.status == .ok) }
+            try await stack.profile.execute(uri: "/\(bob.id)", method: .put, headers: ada.json, body: json(["about": "x"])) {
+                #expect($0.status == .notFound || $0.status == .methodNotAllowed, "no write route takes an id")
+            }
+            let bobs = try #require(try await stack.profileDB.collection("profiles", of: BSONDocument.self).findOne(.eq("_id", bob.id)))
+            #expect(bobs["about"] == "" && bobs["picture"] == nil)
+            try await stack.profile.execute(uri: "/picture/\(bob.id)", method: .get, headers: ada.bearer) { #expect($0.status == .notFound) }
+        }
+    }
+
     /// Account deletion reaches the profile service as `auth.user.deleted`: profile and picture go.
     @Test func aDeletedAccountTakesItsProfileAndPicture() async throws {
         try await Stack.run { stack in
