@@ -11,9 +11,8 @@ import ServiceKit
 /// `switchboard auth` and the tests.
 public func buildAuthApplication(_ config: AuthConfiguration, logger: Logger) async throws -> some ApplicationProtocol {
     let service = config.service
-    let mongo = try MongoClient(uri: service.mongoURI, threads: 8, logger: logger)
-    let database = mongo.database(service.mongoDatabase)
-    let redis = RedisClient(host: service.redisHost, port: service.redisPort, logger: logger)
+    let clients = try ServiceClients(service, logger: logger)
+    let (mongo, database, redis) = (clients.mongo, clients.database, clients.redis)
     let publisher = Publisher(config: service.amqp, topology: EventTopology.producer, logger: logger)
 
     let outbox = Outbox(database: database)

@@ -9,9 +9,8 @@ import ServiceKit
 /// `switchboard profile` and the tests.
 public func buildProfileApplication(_ config: ProfileConfiguration, logger: Logger) async throws -> some ApplicationProtocol {
     let service = config.service
-    let mongo = try MongoClient(uri: service.mongoURI, threads: 8, logger: logger)
-    let database = mongo.database(service.mongoDatabase)
-    let redis = RedisClient(host: service.redisHost, port: service.redisPort, logger: logger)
+    let clients = try ServiceClients(service, logger: logger)
+    let (mongo, database, redis) = (clients.mongo, clients.database, clients.redis)
 
     let profiles = MongoProfileRepository(database: database)
     try await profiles.prepare()
@@ -23,8 +22,7 @@ public func buildProfileApplication(_ config: ProfileConfiguration, logger: Logg
     try await consumer.start()
 
     let router = makeServiceRouter(checks: [.mongo(mongo), .redis(redis), .amqp(consuming: { consumer.isConnected })])
-    router.add(middleware: AuthenticationMiddleware(
-        verifier: JWKSVerifier(url: service.jwksURL, logger: logger), denyList: TokenDenyList(redis: redis, logger: logger)))
+    router.add(middleware: AuthenticationMiddleware(jwksURL: service.jwksURL, redis: redis, logger: logger))
     ProfileRoutes(profiles: profiles, pictures: pictures, cache: cache, pictureMaxBytes: config.pictureMaxBytes).add(to: router)
 
     return Application(

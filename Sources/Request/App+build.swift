@@ -10,9 +10,8 @@ import ServiceKit
 /// `switchboard request` and the tests.
 public func buildRequestApplication(_ config: RequestConfiguration, logger: Logger) async throws -> some ApplicationProtocol {
     let service = config.service
-    let mongo = try MongoClient(uri: service.mongoURI, threads: 8, logger: logger)
-    let database = mongo.database(service.mongoDatabase)
-    let redis = RedisClient(host: service.redisHost, port: service.redisPort, logger: logger)
+    let clients = try ServiceClients(service, logger: logger)
+    let (mongo, database, redis) = (clients.mongo, clients.database, clients.redis)
     let publisher = Publisher(config: service.amqp, topology: EventTopology.producer, logger: logger)
 
     let outbox = Outbox(database: database)
@@ -31,8 +30,7 @@ public func buildRequestApplication(_ config: RequestConfiguration, logger: Logg
     try await consumer.start()
 
     let router = makeServiceRouter(checks: [.mongo(mongo), .redis(redis), .amqp(publisher)])
-    router.add(middleware: AuthenticationMiddleware(
-        verifier: JWKSVerifier(url: service.jwksURL, logger: logger), denyList: TokenDenyList(redis: redis, logger: logger)))
+    router.add(middleware: AuthenticationMiddleware(jwksURL: service.jwksURL, redis: redis, logger: logger))
     InviteRoutes(invites: invites, directory: directory, lists: lists, relay: relay).add(to: router)
 
     return Application(

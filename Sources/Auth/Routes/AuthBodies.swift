@@ -70,12 +70,3 @@ struct SessionResponse: ResponseEncodable {
     let expires_in: Int
     let refresh_token: String
 }
-
-struct UserResponse: ResponseEncodable {
-    let message: String
-    let data: PublicUser
-}
-
-struct MessageResponse: ResponseEncodable {
-    let message: String
-}

@@ -5,23 +5,23 @@ import ServiceKit
 
 /// The caller's own account, and looking others up by email.
 extension AuthRoutes {
-    @Sendable func me(_ request: Request, context: ServiceRequestContext) async throws -> UserResponse {
-        UserResponse(message: "User fetched successfully", data: PublicUser(try await currentUser(context)))
+    @Sendable func me(_ request: Request, context: ServiceRequestContext) async throws -> Envelope<PublicUser> {
+        Envelope("User fetched successfully", PublicUser(try await currentUser(context)))
     }
 
     /// Authenticated (the reference system left it open to anyone).
-    @Sendable func userByEmail(_ request: Request, context: ServiceRequestContext) async throws -> UserResponse {
+    @Sendable func userByEmail(_ request: Request, context: ServiceRequestContext) async throws -> Envelope<PublicUser> {
         _ = try context.requireIdentity()
         guard let raw = request.uri.queryParameters["emailId"] ?? request.uri.queryParameters["email"] else {
             throw APIError.badRequest("emailId is required", code: "missing_field")
         }
         let email = try EmailAddress.normalized(String(raw))
         guard let user = try await users.find(email: email) else { throw APIError.notFound("User not found") }
-        return UserResponse(message: "User fetched successfully", data: PublicUser(user))
+        return Envelope("User fetched successfully", PublicUser(user))
     }
 
     /// Needs the current password; ends every other session of the account.
-    @Sendable func changePassword(_ request: Request, context: ServiceRequestContext) async throws -> MessageResponse {
+    @Sendable func changePassword(_ request: Request, context: ServiceRequestContext) async throws -> Message {
         let identity = try context.requireIdentity()
         let body = try await request.decodeBody(as: ChangePasswordRequest.self, context: context)
         try Validation.password(body.newPassword, field: "newPassword")
@@ -42,7 +42,7 @@ extension AuthRoutes {
         let others = try await sessions.revokeAll(userId: user._id, except: identity.sid.flatMap(ObjectId.init), now: now)
         try await denyList.deny(others.denials)
         context.logger.info("password changed", metadata: ["userId": "\(user._id.hex)", "sessionsEnded": "\(Set(others.map(\.jti)).count)"])
-        return MessageResponse(message: "Password changed successfully")
+        return Message("Password changed successfully")
     }
 
     /// Deletes the account (and, through `auth.user.deleted`, its profile, invites and
@@ -62,7 +62,7 @@ extension AuthRoutes {
         } catch {
             context.logger.error("sessions of a deleted account not revoked: \(error)", metadata: ["userId": "\(id.hex)"])
         }
-        var response = try MessageResponse(message: "Account deleted successfully").response(from: request, context: context)
+        var response = try Message("Account deleted successfully").response(from: request, context: context)
         cookies.clear(on: &response)
         return response
     }

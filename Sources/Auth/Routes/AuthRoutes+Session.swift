@@ -74,7 +74,7 @@ extension AuthRoutes {
         var denials = context.identity.map { [($0.jti.value, $0.exp.value)] } ?? []
         for family in families { denials += try await sessions.revoke(family: family, now: now).denials }
         try await denyList.deny(denials)
-        var response = try MessageResponse(message: "Logged out successfully").response(from: request, context: context)
+        var response = try Message("Logged out successfully").response(from: request, context: context)
         cookies.clear(on: &response)
         return response
     }

@@ -22,20 +22,20 @@ struct ProfileRoutes: Sendable {
         router.get("/:userId", use: byId)
     }
 
-    @Sendable func own(_ request: Request, context: ServiceRequestContext) async throws -> ProfileResponse {
+    @Sendable func own(_ request: Request, context: ServiceRequestContext) async throws -> Envelope<ProfileView> {
         let identity = try context.requireIdentity()
-        return ProfileResponse(message: "Profile fetched successfully", data: try await view(of: identity.userId))
+        return Envelope("Profile fetched successfully", try await view(of: identity.userId))
     }
 
     /// Any signed-in user may read any profile: it is what the people picker and chats show.
-    @Sendable func byId(_ request: Request, context: ServiceRequestContext) async throws -> ProfileResponse {
+    @Sendable func byId(_ request: Request, context: ServiceRequestContext) async throws -> Envelope<ProfileView> {
         _ = try context.requireIdentity()
         let userId = try Self.userId(context)
-        return ProfileResponse(message: "Profile fetched successfully", data: try await view(of: userId))
+        return Envelope("Profile fetched successfully", try await view(of: userId))
     }
 
     /// JSON, or multipart with text fields and an optional picture (`profilePic`).
-    @Sendable func patch(_ request: Request, context: ServiceRequestContext) async throws -> ProfileResponse {
+    @Sendable func patch(_ request: Request, context: ServiceRequestContext) async throws -> Envelope<ProfileView> {
         let userId = try context.requireIdentity().userId
         let contentType = request.headers[.contentType] ?? ""
         var body: ProfilePatch
@@ -76,7 +76,7 @@ struct ProfileRoutes: Sendable {
                 context.logger.warning("old picture not removed: \(error)", metadata: ["fileId": "\(old.fileId.hex)"])
             }
         }
-        return ProfileResponse(message: "Profile updated successfully", data: ProfileView(after))
+        return Envelope("Profile updated successfully", ProfileView(after))
     }
 
     /// `?search=` (start of a first or last name), `?page=` (from 1), `?limit=` (1–50, default 20).
@@ -149,11 +149,6 @@ struct ProfileRoutes: Sendable {
         }
         return value
     }
-}
-
-struct ProfileResponse: ResponseEncodable {
-    let message: String
-    let data: ProfileView
 }
 
 struct ProfileListResponse: ResponseEncodable {

@@ -19,13 +19,3 @@ struct SendInviteRequest: Decodable {
 struct RespondRequest: Decodable {
     let status: String
 }
-
-struct InviteResponse: ResponseEncodable {
-    let message: String
-    let data: InviteView
-}
-
-struct InviteListResponse: ResponseEncodable {
-    let message: String
-    let data: [InviteView]
-}

@@ -46,13 +46,13 @@ struct InviteRoutes: Sendable {
         }
         await lists.invalidate(for: [me, recipient._id])
         context.logger.info("invite sent", metadata: ["requestId": "\(id.hex)"])
-        var response = try InviteResponse(message: "Invite sent successfully", data: try await lists.views([invite])[0])
+        var response = try Envelope("Invite sent successfully", try await lists.views([invite])[0])
             .response(from: request, context: context)
         response.status = .created
         return response
     }
 
-    @Sendable func respond(_ request: Request, context: ServiceRequestContext) async throws -> InviteResponse {
+    @Sendable func respond(_ request: Request, context: ServiceRequestContext) async throws -> Envelope<InviteView> {
         let me = try context.requireIdentity().userId
         let id = try Self.requestId(context)
         let body = try await request.decodeBody(as: RespondRequest.self, context: context)
@@ -68,26 +68,26 @@ struct InviteRoutes: Sendable {
         relay?.notify()
         await lists.invalidate(for: [answered.fromUserId, answered.toUserId])
         context.logger.info("invite answered", metadata: ["requestId": "\(id.hex)", "status": "\(status.rawValue)"])
-        return InviteResponse(message: "Invite \(status.rawValue)", data: try await lists.views([answered])[0])
+        return Envelope("Invite \(status.rawValue)", try await lists.views([answered])[0])
     }
 
-    @Sendable func cancel(_ request: Request, context: ServiceRequestContext) async throws -> InviteResponse {
+    @Sendable func cancel(_ request: Request, context: ServiceRequestContext) async throws -> Envelope<InviteView> {
         let me = try context.requireIdentity().userId
         let id = try Self.requestId(context)
         guard let cancelled = try await invites.cancel(id: id, by: me) else { throw try await refusal(id: id, for: me, recipientOnly: false) }
         await lists.invalidate(for: [cancelled.fromUserId, cancelled.toUserId])
-        return InviteResponse(message: "Invite cancelled", data: try await lists.views([cancelled])[0])
+        return Envelope("Invite cancelled", try await lists.views([cancelled])[0])
     }
 
-    @Sendable func sent(_ request: Request, context: ServiceRequestContext) async throws -> InviteListResponse {
+    @Sendable func sent(_ request: Request, context: ServiceRequestContext) async throws -> Envelope<[InviteView]> {
         let me = try context.requireIdentity().userId
-        return InviteListResponse(message: "Sent invites fetched successfully", data: try await lists.list(.sent, for: me))
+        return Envelope("Sent invites fetched successfully", try await lists.list(.sent, for: me))
     }
 
     /// Pending invites only, as the reference README says.
-    @Sendable func received(_ request: Request, context: ServiceRequestContext) async throws -> InviteListResponse {
+    @Sendable func received(_ request: Request, context: ServiceRequestContext) async throws -> Envelope<[InviteView]> {
         let me = try context.requireIdentity().userId
-        return InviteListResponse(message: "Received invites fetched successfully", data: try await lists.list(.received, for: me))
+        return Envelope("Received invites fetched successfully", try await lists.list(.received, for: me))
     }
 
     // MARK: why a change was refused

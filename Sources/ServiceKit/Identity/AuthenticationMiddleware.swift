@@ -1,5 +1,7 @@
 import Foundation
 import Hummingbird
+import Logging
+import Redis
 
 /// Reads the access token from `Authorization: Bearer …` or the `token` cookie, verifies
 /// it locally and checks the deny-list, and on success puts the claims on the context.
@@ -12,6 +14,11 @@ public struct AuthenticationMiddleware<Context: ServiceContext>: RouterMiddlewar
     public init(verifier: any AccessTokenVerifier, denyList: TokenDenyList?) {
         self.verifier = verifier
         self.denyList = denyList
+    }
+
+    /// What every service but auth uses: auth's keys from its JWKS, the deny-list in Redis.
+    public init(jwksURL: String, redis: Redis.RedisClient, logger: Logger) {
+        self.init(verifier: JWKSVerifier(url: jwksURL, logger: logger), denyList: TokenDenyList(redis: redis, logger: logger))
     }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {

@@ -1,0 +1,16 @@
+import Logging
+import Mongo
+import Redis
+
+/// The MongoDB database and Redis every service opens from its configuration.
+public struct ServiceClients: Sendable {
+    public let mongo: MongoClient
+    public let database: MongoDatabase
+    public let redis: RedisClient
+
+    public init(_ service: ServiceConfiguration, logger: Logger) throws {
+        mongo = try MongoClient(uri: service.mongoURI, threads: 8, logger: logger)
+        database = mongo.database(service.mongoDatabase)
+        redis = RedisClient(host: service.redisHost, port: service.redisPort, logger: logger)
+    }
+}
