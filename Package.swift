@@ -109,6 +109,17 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "Gateway",
+            dependencies: [
+                "ServiceKit",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Sources/Request; named apart from Hummingbird's `Request` type.
         .target(
             name: "RequestService",
@@ -171,6 +182,7 @@ let package = Package(
             name: "RequestTests",
             dependencies: ["RequestService", "ServiceTestSupport", "TestSupport", "Events", "AMQP", .product(name: "HummingbirdTesting", package: "hummingbird")],
             swiftSettings: swiftSettings),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "ServiceKit"], swiftSettings: swiftSettings),
         .testTarget(name: "SwitchboardTests", dependencies: ["TestSupport", "AMQP", "Events", "Mongo"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ServiceKitTests",

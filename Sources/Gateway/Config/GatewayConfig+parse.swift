@@ -1,0 +1,243 @@
+import Foundation
+import ServiceKit
+
+/// A `gateway.conf` that cannot be used: where and why.
+public struct GatewayConfigError: Error, Equatable, CustomStringConvertible {
+    public let file: String
+    public let line: Int
+    public let reason: String
+
+    public init(file: String, line: Int, reason: String) {
+        self.file = file
+        self.line = line
+        self.reason = reason
+    }
+
+    public var description: String { "\(file):\(line): \(reason)" }
+}
+
+extension GatewayConfig {
+    /// Reads and checks a configuration file.
+    public static func load(path: String) throws -> GatewayConfig {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw GatewayConfigError(file: path, line: 0, reason: "cannot be read: \(error.localizedDescription)")
+        }
+        return try parse(text, file: path)
+    }
+
+    /// Parses the text of a configuration (nginx-like: `directive arguments;` and
+    /// `block { ... }`, `#` comments, "quoted strings"); every mistake names its line.
+    public static func parse(_ text: String, file: String = "gateway.conf") throws -> GatewayConfig {
+        let statements = try ConfigSyntax.parse(text, file: file)
+        var config = GatewayConfig()
+        var defaults = Route(prefix: "/")
+        // Defaults first, wherever they are written, so they reach every route.
+        for statement in statements where statement.name == "defaults" {
+            let block = try statement.block()
+            for inner in block { try defaults.apply(inner) }
+        }
+        var seenPrefixes: Set<String> = []
+        for statement in statements {
+            switch statement.name {
+            case "listen": config.listen = try statement.address(statement.single())
+            case "trusted_proxies":
+                config.trustedProxies = try statement.arguments(atLeast: 1).map { raw in
+                    guard let network = IPNetwork(raw) else { throw statement.error("\"\(raw)\" is not an IP address or CIDR range") }
+                    return network
+                }
+            case "header_timeout": config.headerTimeoutSeconds = try statement.duration(statement.single())
+            case "max_header_size": config.maxHeaderBytes = try statement.size(statement.single(), in: 1024...(1024 * 1024))
+            case "limiter_max_clients": config.limiterMaxClients = try statement.integer(statement.single(), in: 100...10_000_000)
+            case "cors":
+                for inner in try statement.block() { try config.cors.apply(inner) }
+            case "security_headers":
+                if statement.children == nil, try statement.single() == "off" {
+                    config.securityHeaders = []
+                    continue
+                }
+                config.securityHeaders = try statement.block().map { inner in
+                    guard inner.children == nil, inner.arguments.count == 1 else {
+                        throw inner.error("write a security header as: Name \"value\";")
+                    }
+                    guard inner.name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) else {
+                        throw inner.error("\"\(inner.name)\" is not a header name")
+                    }
+                    return Header(name: inner.name, value: inner.arguments[0])
+                }
+            case "defaults": continue
+            case "route":
+                let prefix = try statement.single()
+                guard prefix.hasPrefix("/") else { throw statement.error("a route prefix starts with /: \"\(prefix)\"") }
+                guard seenPrefixes.insert(prefix).inserted else { throw statement.error("route \(prefix) is defined twice") }
+                var route = defaults
+                route.prefix = prefix
+                for inner in try statement.block() { try route.apply(inner) }
+                guard !route.upstreams.isEmpty else { throw statement.error("route \(prefix) has no upstream") }
+                if let strip = route.stripPrefix, !prefix.hasPrefix(strip) {
+                    throw statement.error("strip_prefix \(strip) is not a prefix of \(prefix)")
+                }
+                config.routes.append(route)
+            default:
+                throw statement.error("unknown directive \"\(statement.name)\"")
+            }
+        }
+        guard !config.routes.isEmpty else { throw GatewayConfigError(file: file, line: 0, reason: "no route is defined") }
+        return config
+    }
+}
+
+extension GatewayConfig.Route {
+    /// One directive of a `route` or `defaults` block.
+    mutating func apply(_ s: ConfigSyntax.Statement) throws {
+        guard s.children == nil else { throw s.error("\"\(s.name)\" takes no block here") }
+        switch s.name {
+        case "upstream": upstreams = try s.arguments(atLeast: 1).map(s.address)
+        case "strip_prefix":
+            let value = try s.single()
+            guard value == "off" || value.hasPrefix("/") else { throw s.error("strip_prefix takes a path or off") }
+            stripPrefix = value == "off" ? nil : value
+        case "rate": rateLimit = try s.rateLimit()
+        case "max_body": maxBodyBytes = try s.size(s.single(), in: 0...(1 << 30))
+        case "connect_timeout": connectTimeoutSeconds = try s.duration(s.single())
+        case "read_timeout": readTimeoutSeconds = try s.duration(s.single())
+        case "fail_timeout": failTimeoutSeconds = try s.duration(s.single())
+        case "websocket": websocket = try s.flag(s.single())
+        case "retries": retries = try s.integer(s.single(), in: 0...10)
+        default: throw s.error("unknown directive \"\(s.name)\" in a route")
+        }
+    }
+}
+
+extension GatewayConfig.CORS {
+    mutating func apply(_ s: ConfigSyntax.Statement) throws {
+        guard s.children == nil else { throw s.error("\"\(s.name)\" takes no block here") }
+        switch s.name {
+        case "allow_origin":
+            for origin in try s.arguments(atLeast: 1) {
+                guard Self.isExactOrigin(origin) else {
+                    throw s.error("\"\(origin)\" is not an origin (scheme://host[:port], no path, no wildcard)")
+                }
+                allowedOrigins.append(origin)
+            }
+        case "allow_credentials": allowCredentials = try s.flag(s.single())
+        case "max_age": maxAgeSeconds = Int(try s.duration(s.single()))
+        case "allow_methods": allowedMethods = try s.arguments(atLeast: 1).map { $0.uppercased() }
+        case "allow_headers": allowedHeaders = try s.arguments(atLeast: 1)
+        default: throw s.error("unknown directive \"\(s.name)\" in cors")
+        }
+    }
+
+    static func isExactOrigin(_ origin: String) -> Bool {
+        guard let url = URL(string: origin), let scheme = url.scheme, ["http", "https"].contains(scheme), let host = url.host, !host.isEmpty else {
+            return false
+        }
+        return url.path.isEmpty && url.query == nil && url.fragment == nil && !origin.contains("*") && !origin.hasSuffix("/")
+    }
+}
+
+// MARK: typed arguments
+
+extension ConfigSyntax.Statement {
+    func error(_ reason: String) -> GatewayConfigError { GatewayConfigError(file: file, line: line, reason: reason) }
+
+    func arguments(atLeast count: Int) throws -> [String] {
+        guard arguments.count >= count else { throw error("\"\(name)\" needs at least \(count) argument\(count == 1 ? "" : "s")") }
+        return arguments
+    }
+
+    func single() throws -> String {
+        guard arguments.count == 1 else { throw error("\"\(name)\" takes one argument") }
+        return arguments[0]
+    }
+
+    func block() throws -> [ConfigSyntax.Statement] {
+        guard let children, arguments.count <= 1 else { throw error("\"\(name)\" takes a { ... } block") }
+        return children
+    }
+
+    /// `host:port`, `[v6]:port` or a bare `port` (on 127.0.0.1).
+    func address(_ raw: String) throws -> GatewayConfig.Address {
+        var host = "127.0.0.1"
+        var portText = raw
+        if raw.hasPrefix("[") {
+            guard let close = raw.firstIndex(of: "]"), raw[raw.index(after: close)...].hasPrefix(":") else {
+                throw error("\"\(raw)\" is not an address ([v6]:port)")
+            }
+            host = String(raw[raw.index(after: raw.startIndex)..<close])
+            portText = String(raw[raw.index(close, offsetBy: 2)...])
+        } else if let colon = raw.lastIndex(of: ":") {
+            host = String(raw[..<colon])
+            portText = String(raw[raw.index(after: colon)...])
+        }
+        guard let port = Int(portText), (1...65535).contains(port), !host.isEmpty else {
+            throw error("\"\(raw)\" is not an address (host:port)")
+        }
+        return GatewayConfig.Address(host: host, port: port)
+    }
+
+    func flag(_ raw: String) throws -> Bool {
+        switch raw {
+        case "on": return true
+        case "off": return false
+        default: throw error("\"\(name)\" takes on or off, not \"\(raw)\"")
+        }
+    }
+
+    func integer(_ raw: String, in range: ClosedRange<Int>) throws -> Int {
+        guard let value = Int(raw), range.contains(value) else { throw error("\"\(raw)\" is not a whole number in \(range.lowerBound)...\(range.upperBound)") }
+        return value
+    }
+
+    /// `500ms`, `10s`, `5m`, `1h` (a bare number is seconds).
+    func duration(_ raw: String) throws -> Double {
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+        for (suffix, factor) in units where raw.hasSuffix(suffix) {
+            if let value = Double(raw.dropLast(suffix.count)), value >= 0, value.isFinite { return value * factor }
+        }
+        if let value = Double(raw), value >= 0, value.isFinite { return value }
+        throw error("\"\(raw)\" is not a duration (like 500ms, 10s, 5m, 1h)")
+    }
+
+    /// `512`, `16k`, `5m`, `1g` bytes.
+    func size(_ raw: String, in range: ClosedRange<Int>) throws -> Int {
+        let lower = raw.lowercased()
+        let factors: [Character: Int] = ["k": 1024, "m": 1024 * 1024, "g": 1024 * 1024 * 1024]
+        var value: Int?
+        if let last = lower.last, let factor = factors[last] {
+            value = Int(lower.dropLast()).map { $0 * factor }
+        } else {
+            value = Int(lower)
+        }
+        guard let value, range.contains(value) else { throw error("\"\(raw)\" is not a size (like 512, 16k, 5m) in range") }
+        return value
+    }
+
+    /// `rate 10r/s burst=20 nodelay;`, `rate 30r/m;` or `rate off;`.
+    func rateLimit() throws -> GatewayConfig.RateLimit? {
+        let args = try arguments(atLeast: 1)
+        if args == ["off"] { return nil }
+        let rate = args[0]
+        let perSecond: Double
+        if rate.hasSuffix("r/s"), let value = Double(rate.dropLast(3)), value > 0 {
+            perSecond = value
+        } else if rate.hasSuffix("r/m"), let value = Double(rate.dropLast(3)), value > 0 {
+            perSecond = value / 60
+        } else {
+            throw error("\"\(rate)\" is not a rate (like 10r/s or 30r/m)")
+        }
+        var limit = GatewayConfig.RateLimit(perSecond: perSecond, burst: 0, nodelay: false)
+        for option in args.dropFirst() {
+            if option == "nodelay" {
+                limit.nodelay = true
+            } else if option.hasPrefix("burst="), let burst = Int(option.dropFirst(6)), burst >= 0 {
+                limit.burst = burst
+            } else {
+                throw error("unknown rate option \"\(option)\" (burst=N, nodelay)")
+            }
+        }
+        return limit
+    }
+}

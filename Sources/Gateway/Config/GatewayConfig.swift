@@ -1,0 +1,84 @@
+import ServiceKit
+
+/// What `gateway.conf` says: where to listen, which prefix goes where, and the policies
+/// around it. Parsed by `GatewayConfig.parse`; every field has the default the README
+/// lists, so a file only says what differs.
+public struct GatewayConfig: Sendable, Equatable {
+    public var listen = Address(host: "127.0.0.1", port: 3000)
+    public var trustedProxies: [IPNetwork] = [IPNetwork("127.0.0.1")!, IPNetwork("::1")!]
+    /// A client must send its whole request head within this (slow clients).
+    public var headerTimeoutSeconds = 10.0
+    public var maxHeaderBytes = 16 * 1024
+    /// At most this many client addresses are tracked by the rate limiter.
+    public var limiterMaxClients = 100_000
+    public var cors = CORS()
+    public var securityHeaders: [Header] = GatewayConfig.defaultSecurityHeaders
+    public var routes: [Route] = []
+
+    public init() {}
+
+    public struct Address: Sendable, Equatable, CustomStringConvertible {
+        public var host: String
+        public var port: Int
+        public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+    }
+
+    public struct Header: Sendable, Equatable {
+        public var name: String
+        public var value: String
+    }
+
+    public struct CORS: Sendable, Equatable {
+        /// Exact origins (scheme, host and port), compared whole: never a pattern.
+        public var allowedOrigins: [String] = []
+        public var allowCredentials = false
+        public var maxAgeSeconds = 600
+        public var allowedMethods = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+        public var allowedHeaders = ["Authorization", "Content-Type", "X-Request-Id"]
+    }
+
+    /// NGINX `limit_req`: `rate` requests a second on average, `burst` more queued (or,
+    /// with `nodelay`, served at once), the rest refused.
+    public struct RateLimit: Sendable, Equatable {
+        public var perSecond: Double
+        public var burst: Int
+        public var nodelay: Bool
+
+        public init(perSecond: Double, burst: Int, nodelay: Bool) {
+            self.perSecond = perSecond
+            self.burst = burst
+            self.nodelay = nodelay
+        }
+    }
+
+    public struct Route: Sendable, Equatable {
+        /// Requests whose path starts with this go here; the longest matching prefix wins.
+        public var prefix: String
+        public var upstreams: [Address] = []
+        /// Removed from the path before it is sent upstream (`/auth/login` → `/login`).
+        public var stripPrefix: String?
+        public var rateLimit: RateLimit? = RateLimit(perSecond: 10, burst: 20, nodelay: true)
+        public var maxBodyBytes = 1024 * 1024
+        public var connectTimeoutSeconds = 2.0
+        /// Longest wait for the upstream's response head, and the idle limit of a
+        /// WebSocket (which a ping resets).
+        public var readTimeoutSeconds = 60.0
+        public var websocket = false
+        /// Another instance is tried for idempotent requests when one refuses or fails.
+        public var retries = 1
+        /// An instance that refused a connection is skipped for this long.
+        public var failTimeoutSeconds = 10.0
+    }
+
+    public static let defaultSecurityHeaders: [Header] = [
+        Header(name: "X-Frame-Options", value: "DENY"),
+        Header(name: "X-Content-Type-Options", value: "nosniff"),
+        Header(name: "Referrer-Policy", value: "no-referrer"),
+        Header(name: "Content-Security-Policy", value: "default-src 'none'; frame-ancestors 'none'"),
+    ]
+
+    /// The route for `path`: the longest prefix that matches.
+    public func route(for path: String) -> Route? {
+        routes.filter { path.hasPrefix($0.prefix) }.max { $0.prefix.count < $1.prefix.count }
+    }
+}
