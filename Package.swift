@@ -113,10 +113,13 @@ let package = Package(
             name: "Gateway",
             dependencies: [
                 "ServiceKit",
-                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -133,7 +136,8 @@ let package = Package(
         .executableTarget(
             name: "switchboard",
             dependencies: [
-                "ServiceKit", "Mongo", "AMQP", "Redis", "Auth", "Profile", "RequestService",
+                "ServiceKit", "Mongo", "AMQP", "Redis", "Auth", "Profile", "RequestService", "Gateway",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -182,7 +186,17 @@ let package = Package(
             name: "RequestTests",
             dependencies: ["RequestService", "ServiceTestSupport", "TestSupport", "Events", "AMQP", .product(name: "HummingbirdTesting", package: "hummingbird")],
             swiftSettings: swiftSettings),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "ServiceKit"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "GatewayTests",
+            dependencies: [
+                "Gateway", "ServiceKit", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
         .testTarget(name: "SwitchboardTests", dependencies: ["TestSupport", "AMQP", "Events", "Mongo"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ServiceKitTests",

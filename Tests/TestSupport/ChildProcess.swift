@@ -72,9 +72,19 @@ public func rawHTTPGet(port: Int, path: String, headers: [String: String] = [:])
 }
 
 public func rawHTTP(_ method: String, port: Int, path: String, headers: [String: String] = [:], body: String = "") throws -> RawHTTPResponse {
+    var request = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: \(body.utf8.count)\r\n"
+    for (name, value) in headers { request += "\(name): \(value)\r\n" }
+    return try rawExchange(port: port, Array((request + "\r\n" + body).utf8))
+}
+
+/// Sends `bytes` as they are (well-formed or not) and reads until the server closes.
+public func rawExchange(port: Int, _ bytes: [UInt8]) throws -> RawHTTPResponse {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw POSIXError(.EIO) }
     defer { close(fd) }
+    // A server that never answers fails the test instead of hanging it.
+    var timeout = timeval(tv_sec: 15, tv_usec: 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -83,10 +93,12 @@ public func rawHTTP(_ method: String, port: Int, path: String, headers: [String:
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
     }
     guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
-    var request = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: \(body.utf8.count)\r\n"
-    for (name, value) in headers { request += "\(name): \(value)\r\n" }
-    request += "\r\n" + body
-    _ = request.withCString { send(fd, $0, strlen($0), 0) }
+    var sent = 0
+    while sent < bytes.count {
+        let n = bytes[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+        guard n > 0 else { break }
+        sent += n
+    }
     var data = [UInt8]()
     var buffer = [UInt8](repeating: 0, count: 4096)
     while true {

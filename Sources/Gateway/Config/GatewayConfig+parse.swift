@@ -51,6 +51,7 @@ extension GatewayConfig {
             case "header_timeout": config.headerTimeoutSeconds = try statement.duration(statement.single())
             case "max_header_size": config.maxHeaderBytes = try statement.size(statement.single(), in: 1024...(1024 * 1024))
             case "limiter_max_clients": config.limiterMaxClients = try statement.integer(statement.single(), in: 100...10_000_000)
+            case "access_log": config.accessLog = try statement.flag(statement.single())
             case "cors":
                 for inner in try statement.block() { try config.cors.apply(inner) }
             case "security_headers":

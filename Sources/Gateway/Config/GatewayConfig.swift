@@ -11,6 +11,8 @@ public struct GatewayConfig: Sendable, Equatable {
     public var maxHeaderBytes = 16 * 1024
     /// At most this many client addresses are tracked by the rate limiter.
     public var limiterMaxClients = 100_000
+    /// One JSON line per request on standard output.
+    public var accessLog = true
     public var cors = CORS()
     public var securityHeaders: [Header] = GatewayConfig.defaultSecurityHeaders
     public var routes: [Route] = []
@@ -20,6 +22,12 @@ public struct GatewayConfig: Sendable, Equatable {
     public struct Address: Sendable, Equatable, CustomStringConvertible {
         public var host: String
         public var port: Int
+
+        public init(host: String, port: Int) {
+            self.host = host
+            self.port = port
+        }
+
         public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
     }
 

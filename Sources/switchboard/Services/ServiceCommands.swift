@@ -1,10 +1,13 @@
 import ArgumentParser
 import Auth
+import Foundation
+import Gateway
 import Hummingbird
 import Logging
 import Profile
 import RequestService
 import ServiceKit
+import ServiceLifecycle
 
 /// `switchboard auth`: the auth service (AUTH_PORT, default 5000).
 struct AuthCommand: AsyncParsableCommand {
@@ -33,6 +36,30 @@ struct RequestCommand: AsyncParsableCommand {
     func run() async throws {
         let config = try RequestConfiguration.load()
         try await runService("request", config.service) { try await buildRequestApplication(config, logger: $0) }
+    }
+}
+
+/// `switchboard gateway`: the API gateway, configured by gateway.conf.
+struct GatewayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "gateway", abstract: "Run the API gateway (routes, limits and policies from gateway.conf).")
+
+    @Option(name: .long, help: "The configuration file (GATEWAY_CONFIG, default gateway.conf).")
+    var config: String = ProcessInfo.processInfo.environment["GATEWAY_CONFIG"] ?? "gateway.conf"
+
+    func run() async throws {
+        let service = try ServiceConfiguration.load(service: "gateway", defaultPort: 3000)
+        ServiceLogging.bootstrap(level: service.logLevel, format: service.logFormat)
+        let loaded: GatewayConfig
+        do {
+            loaded = try GatewayConfig.load(path: config)
+        } catch let error as GatewayConfigError {
+            // file:line: reason, and nothing starts.
+            FileHandle.standardError.write(Data("switchboard gateway: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        let gateway = GatewayServer(config: loaded, configPath: config, logger: Logger(label: "gateway"))
+        let group = ServiceGroup(configuration: .init(services: [gateway], gracefulShutdownSignals: [.sigterm, .sigint], logger: Logger(label: "gateway")))
+        try await group.run()
     }
 }
 

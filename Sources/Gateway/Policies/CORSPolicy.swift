@@ -1,0 +1,33 @@
+import NIOHTTP1
+
+/// CORS as `gateway.conf` allows it: an origin is allowed only if it equals one listed
+/// (scheme, host and port), never by pattern, so `https://app.example.com.evil` is not
+/// `https://app.example.com`. Credentials are allowed only for listed origins.
+struct CORSPolicy {
+    let cors: GatewayConfig.CORS
+
+    func isAllowed(_ origin: String) -> Bool { cors.allowedOrigins.contains(origin) }
+
+    /// Headers for a response to a request from `origin`.
+    func responseHeaders(origin: String?) -> [(String, String)] {
+        guard let origin, isAllowed(origin) else { return [] }
+        var headers = [("Access-Control-Allow-Origin", origin), ("Vary", "Origin")]
+        if cors.allowCredentials { headers.append(("Access-Control-Allow-Credentials", "true")) }
+        return headers
+    }
+
+    /// A preflight is an OPTIONS with an Origin and Access-Control-Request-Method.
+    static func isPreflight(_ head: HTTPRequestHead) -> Bool {
+        head.method == .OPTIONS && head.headers.contains(name: "Origin") && head.headers.contains(name: "Access-Control-Request-Method")
+    }
+
+    /// The preflight answer's headers, or nil when the origin is not allowed.
+    func preflightHeaders(_ head: HTTPRequestHead) -> [(String, String)]? {
+        guard let origin = head.headers.first(name: "Origin"), isAllowed(origin) else { return nil }
+        return responseHeaders(origin: origin) + [
+            ("Access-Control-Allow-Methods", cors.allowedMethods.joined(separator: ", ")),
+            ("Access-Control-Allow-Headers", cors.allowedHeaders.joined(separator: ", ")),
+            ("Access-Control-Max-Age", String(cors.maxAgeSeconds)),
+        ]
+    }
+}

@@ -1,0 +1,183 @@
+import Foundation
+import Gateway
+import Logging
+import NIOCore
+import ServiceKit
+import Testing
+import TestSupport
+
+/// The gateway over real sockets, in front of real upstream servers.
+@Suite struct GatewayProxyTests {
+    /// A gateway on a free port with `routes`, stopped afterwards.
+    static func withGateway(
+        _ text: String, configPath: String? = nil, _ body: (GatewayServer, Int) async throws -> Void
+    ) async throws {
+        var config = try GatewayConfig.parse(text)
+        config.listen = .init(host: "127.0.0.1", port: 0)
+        config.accessLog = false
+        let gateway = GatewayServer(config: config, configPath: configPath, logger: Logger(label: "gateway-test"))
+        let channel = try await gateway.start()
+        do {
+            try await body(gateway, channel.localAddress!.port!)
+        } catch {
+            try? await channel.close()
+            throw error
+        }
+        try await channel.close()
+    }
+
+    static func json(_ response: RawHTTPResponse) -> [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(response.body.utf8)) as? [String: Any]) ?? [:]
+    }
+
+    static func errorCode(_ response: RawHTTPResponse) -> String {
+        ((json(response)["error"] as? [String: Any])?["code"] as? String) ?? "<\(response.body.prefix(80))>"
+    }
+
+    @Test func routesStripsPrefixesAndBalancesRoundRobin() async throws {
+        let a = try await Upstream.start("a")
+        let b = try await Upstream.start("b")
+        let other = try await Upstream.start("other")
+        try await Self.withGateway("""
+            route /svc/ { upstream 127.0.0.1:\(a.port) 127.0.0.1:\(b.port); strip_prefix /svc; }
+            route /svc/special { upstream 127.0.0.1:\(other.port); }
+            """) { _, port in
+            var instances: [String] = []
+            for _ in 0..<4 {
+                let response = try rawHTTPGet(port: port, path: "/svc/users/1?x=2", headers: ["X-Request-Id": "req-42"])
+                #expect(response.status == 200)
+                let seen = Self.json(response)
+                instances.append(seen["instance"] as? String ?? "")
+                #expect(seen["uri"] as? String == "/users/1?x=2", "the prefix is stripped, the query kept")
+                let headers = seen["headers"] as? [String: String] ?? [:]
+                #expect(headers["x-request-id"] == "req-42" && headers["x-forwarded-for"] == "127.0.0.1")
+                #expect(response.headers["x-request-id"] == "req-42")
+                #expect(response.headers["content-security-policy"] == "default-src 'none'; frame-ancestors 'none'")
+                #expect(response.headers["x-frame-options"] == "SAMEORIGIN", "a service's own header is kept")
+            }
+            #expect(Set(instances) == ["a", "b"] && instances[0] != instances[1] && instances[1] != instances[2])
+            let special = try rawHTTPGet(port: port, path: "/svc/special/x")
+            #expect(Self.json(special)["instance"] as? String == "other" && Self.json(special)["uri"] as? String == "/svc/special/x",
+                    "the longest prefix wins; no strip_prefix keeps the path")
+            let generated = try rawHTTPGet(port: port, path: "/svc/x", headers: ["X-Request-Id": "bad id with spaces"])
+            #expect(generated.headers["x-request-id"]?.count == 36, "an unacceptable request id is replaced")
+            let missing = try rawHTTPGet(port: port, path: "/nowhere")
+            #expect(missing.status == 404 && Self.errorCode(missing) == "not_found")
+            let health = try rawHTTPGet(port: port, path: "/health")
+            #expect(health.status == 200 && Self.json(health)["status"] as? String == "ok")
+            let metrics = try rawHTTPGet(port: port, path: "/metrics")
+            #expect(metrics.status == 200 && metrics.body.contains("gateway_requests_total{route=\"/svc/\",status=\"200\"}"))
+        }
+        for upstream in [a, b, other] { await upstream.stop() }
+    }
+
+    @Test func aDownInstanceIsSkippedAnd502WhenNoneIsLeft() async throws {
+        let a = try await Upstream.start("a")
+        let dead = try await Upstream.start("dead")
+        let deadPort = dead.port
+        await dead.stop()
+        try await Self.withGateway("""
+            route /svc/ { upstream 127.0.0.1:\(deadPort) 127.0.0.1:\(a.port); strip_prefix /svc; }
+            route /gone/ { upstream 127.0.0.1:\(deadPort); }
+            route /slow/ { upstream 127.0.0.1:\(a.port); read_timeout 500ms; }
+            """) { _, port in
+            for _ in 0..<4 {
+                let response = try rawHTTP("POST", port: port, path: "/svc/x", body: "{}")
+                #expect(response.status == 200 && Self.json(response)["instance"] as? String == "a")
+            }
+            let gone = try rawHTTPGet(port: port, path: "/gone/x")
+            #expect(gone.status == 502 && Self.errorCode(gone) == "bad_gateway")
+            let slow = try rawHTTPGet(port: port, path: "/slow/")
+            #expect(slow.status == 504 && Self.errorCode(slow) == "gateway_timeout")
+            let health = Self.json(try rawHTTPGet(port: port, path: "/health"))
+            #expect((health["upstreams"] as? [String: String])?["127.0.0.1:\(deadPort)"] == "down")
+        }
+        await a.stop()
+    }
+
+    @Test func rateLimitsLikeLimitReqPerClientAddress() async throws {
+        let a = try await Upstream.start("a")
+        try await Self.withGateway("route / { upstream 127.0.0.1:\(a.port); rate 1r/s burst=20 nodelay; }") { _, port in
+            func get(_ client: String) throws -> RawHTTPResponse { try rawHTTPGet(port: port, path: "/x", headers: ["X-Forwarded-For": client]) }
+            for i in 1...21 { #expect(try get("203.0.113.1").status == 200, "request \(i)") }
+            let refused = try get("203.0.113.1")
+            #expect(refused.status == 429 && Self.errorCode(refused) == "rate_limited" && refused.headers["retry-after"] == "1")
+            #expect(try get("203.0.113.2").status == 200, "another client has its own limit")
+            try await Task.sleep(for: .milliseconds(1100))
+            #expect(try get("203.0.113.1").status == 200, "the bucket refills at the rate")
+        }
+        #expect(a.requests.load(ordering: .relaxed) == 23, "refused requests never reach the upstream")
+        await a.stop()
+    }
+
+    @Test func corsMatchesOriginsExactly() async throws {
+        let a = try await Upstream.start("a")
+        try await Self.withGateway("""
+            cors { allow_origin https://yourdomain.com; allow_credentials on; }
+            route / { upstream 127.0.0.1:\(a.port); }
+            """) { _, port in
+            let allowed = try rawHTTPGet(port: port, path: "/x", headers: ["Origin": "https://yourdomain.com"])
+            #expect(allowed.headers["access-control-allow-origin"] == "https://yourdomain.com" && allowed.headers["access-control-allow-credentials"] == "true")
+            for lookalike in ["https://yourdomain.com.evil", "https://evil-yourdomain.com", "http://yourdomain.com", "null"] {
+                let response = try rawHTTPGet(port: port, path: "/x", headers: ["Origin": lookalike])
+                #expect(response.headers["access-control-allow-origin"] == nil && response.headers["access-control-allow-credentials"] == nil, "\(lookalike)")
+            }
+            let preflight = try rawHTTP("OPTIONS", port: port, path: "/x", headers: [
+                "Origin": "https://yourdomain.com", "Access-Control-Request-Method": "PATCH", "Access-Control-Request-Headers": "authorization",
+            ])
+            #expect(preflight.status == 204 && preflight.headers["access-control-allow-methods"]?.contains("PATCH") == true)
+            #expect(preflight.headers["access-control-allow-headers"]?.contains("Authorization") == true)
+            let refused = try rawHTTP("OPTIONS", port: port, path: "/x", headers: ["Origin": "https://yourdomain.com.evil", "Access-Control-Request-Method": "GET"])
+            #expect(refused.status == 403 && refused.headers["access-control-allow-origin"] == nil)
+        }
+        #expect(a.requests.load(ordering: .relaxed) == 5, "preflights are answered at the gateway")
+        await a.stop()
+    }
+
+    @Test func malformedHTTPIsRefusedBeforeAnyUpstream() async throws {
+        let a = try await Upstream.start("a")
+        try await Self.withGateway("max_header_size 4k;\nroute / { upstream 127.0.0.1:\(a.port); max_body 1k; }") { _, port in
+            let badLine = try rawExchange(port: port, Array("GET /x HTTP/9.9 nonsense\r\n\r\n".utf8))
+            #expect(badLine.status == 400)
+            let smuggle = try rawExchange(port: port, Array("POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n".utf8))
+            #expect(smuggle.status == 400, "Content-Length with Transfer-Encoding is refused")
+            let huge = try rawHTTPGet(port: port, path: "/x", headers: ["X-Big": String(repeating: "a", count: 8 * 1024)])
+            #expect(huge.status == 431)
+            let tooLarge = try rawHTTP("POST", port: port, path: "/x", body: String(repeating: "b", count: 2048))
+            #expect(tooLarge.status == 413 && Self.errorCode(tooLarge) == "payload_too_large")
+            let chunkedTooLarge = try rawExchange(port: port, Array(("POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n800\r\n" + String(repeating: "c", count: 2048) + "\r\n0\r\n\r\n").utf8))
+            #expect(chunkedTooLarge.status == 413)
+        }
+        #expect(a.requests.load(ordering: .relaxed) == 0)
+        await a.stop()
+    }
+
+    @Test func largeBodiesStreamBothWays() async throws {
+        let a = try await Upstream.start("a")
+        try await Self.withGateway("route / { upstream 127.0.0.1:\(a.port); max_body 6m; }") { _, port in
+            let fiveMB = String(repeating: "x", count: 5 * 1024 * 1024)
+            let response = try rawHTTP("POST", port: port, path: "/upload", headers: ["Content-Type": "application/octet-stream"], body: fiveMB)
+            #expect(response.status == 200 && Self.json(response)["bodyBytes"] as? Int == 5 * 1024 * 1024)
+        }
+        await a.stop()
+    }
+
+    @Test func aBadReloadKeepsTheRunningConfiguration() async throws {
+        let a = try await Upstream.start("a")
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("gateway-\(UUID()).conf").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let first = "route /one/ { upstream 127.0.0.1:\(a.port); }"
+        try first.write(toFile: path, atomically: true, encoding: .utf8)
+        try await Self.withGateway(first, configPath: path) { gateway, port in
+            #expect(try rawHTTPGet(port: port, path: "/one/x").status == 200)
+            try "route /two/ { upstream 127.0.0.1:\(a.port); }\nroute /bad/ { }".write(toFile: path, atomically: true, encoding: .utf8)
+            #expect(gateway.reload() == false)
+            #expect(try rawHTTPGet(port: port, path: "/one/x").status == 200, "the old configuration stays")
+            try "route /two/ { upstream 127.0.0.1:\(a.port); }".write(toFile: path, atomically: true, encoding: .utf8)
+            #expect(gateway.reload())
+            #expect(try rawHTTPGet(port: port, path: "/two/x").status == 200)
+            #expect(try rawHTTPGet(port: port, path: "/one/x").status == 404)
+        }
+        await a.stop()
+    }
+}

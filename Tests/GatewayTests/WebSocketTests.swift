@@ -1,0 +1,114 @@
+import Foundation
+import Gateway
+import Testing
+import TestSupport
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite struct WebSocketTests {
+    @Test func aMessageRoundTripsThroughTheGateway() async throws {
+        let echo = try await Upstream.start("echo")
+        try await GatewayProxyTests.withGateway("""
+            route /chat/ { upstream 127.0.0.1:\(echo.port); strip_prefix /chat; }
+            route /chat/socket { upstream 127.0.0.1:\(echo.port); strip_prefix /chat; websocket on; read_timeout 2s; }
+            """) { _, port in
+            let socket = try RawWebSocket(port: port, path: "/chat/socket?EIO=4")
+            #expect(socket.handshake.hasPrefix("HTTP/1.1 101"))
+            #expect(socket.handshake.lowercased().contains("upgrade: websocket"))
+            for message in ["hello", "second message", String(repeating: "z", count: 100)] {
+                try socket.sendText(message)
+                #expect(try socket.receiveText() == "echo: \(message)")
+            }
+            // Quiet for longer than the idle timeout: the tunnel is closed.
+            try await Task.sleep(for: .milliseconds(2600))
+            #expect(throws: (any Error).self) { try socket.sendText("late"); _ = try socket.receiveText() }
+            socket.close()
+
+            // A route without `websocket on` does not upgrade.
+            let plain = try rawHTTPGet(port: port, path: "/chat/other", headers: ["Upgrade": "websocket", "Connection": "Upgrade"])
+            #expect(plain.status == 200)
+        }
+        await echo.stop()
+    }
+}
+
+/// A WebSocket client on a blocking socket: enough to prove bytes cross the gateway.
+final class RawWebSocket {
+    let fd: Int32
+    private(set) var handshake = ""
+    private var buffer: [UInt8] = []
+
+    init(port: Int, path: String) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
+        try write(Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".utf8))
+        while true {
+            if let end = find([13, 10, 13, 10]) {
+                handshake = String(decoding: buffer[..<end], as: UTF8.self)
+                buffer.removeFirst(end + 4)
+                return
+            }
+            try fill()
+        }
+    }
+
+    func sendText(_ text: String) throws {
+        let payload = Array(text.utf8)
+        var frame: [UInt8] = [0x81]
+        let mask: [UInt8] = [1, 2, 3, 4]
+        if payload.count < 126 {
+            frame.append(0x80 | UInt8(payload.count))
+        } else {
+            frame += [0x80 | 126, UInt8(payload.count >> 8), UInt8(payload.count & 0xFF)]
+        }
+        frame += mask
+        frame += payload.enumerated().map { $0.element ^ mask[$0.offset % 4] }
+        try write(frame)
+    }
+
+    func receiveText() throws -> String {
+        while buffer.count < 2 { try fill() }
+        var length = Int(buffer[1] & 0x7F)
+        var offset = 2
+        if length == 126 {
+            while buffer.count < 4 { try fill() }
+            length = Int(buffer[2]) << 8 | Int(buffer[3])
+            offset = 4
+        }
+        while buffer.count < offset + length { try fill() }
+        let text = String(decoding: buffer[offset..<(offset + length)], as: UTF8.self)
+        buffer.removeFirst(offset + length)
+        return text
+    }
+
+    func close() { Glibc.close(fd) }
+
+    private func write(_ bytes: [UInt8]) throws {
+        let n = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        guard n == bytes.count else { throw POSIXError(.EPIPE) }
+    }
+
+    private func fill() throws {
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        let n = recv(fd, &chunk, chunk.count, 0)
+        guard n > 0 else { throw POSIXError(.ECONNRESET) }
+        buffer += chunk[0..<n]
+    }
+
+    private func find(_ needle: [UInt8]) -> Int? {
+        guard buffer.count >= needle.count else { return nil }
+        for i in 0...(buffer.count - needle.count) where Array(buffer[i..<(i + needle.count)]) == needle { return i }
+        return nil
+    }
+}
