@@ -138,6 +138,8 @@ let package = Package(
             dependencies: [
                 "ServiceKit", "Mongo", "AMQP", "Redis", "Auth", "Profile", "RequestService", "Gateway",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

@@ -28,7 +28,7 @@ public struct GatewayConfig: Sendable, Equatable {
             self.port = port
         }
 
-        public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+        public var description: String { host.utf8.contains(UInt8(ascii: ":")) ? "[\(host)]:\(port)" : "\(host):\(port)" }
     }
 
     public struct Header: Sendable, Equatable {
@@ -87,6 +87,8 @@ public struct GatewayConfig: Sendable, Equatable {
 
     /// The route for `path`: the longest prefix that matches.
     public func route(for path: String) -> Route? {
-        routes.filter { path.hasPrefix($0.prefix) }.max { $0.prefix.count < $1.prefix.count }
+        var best: Route?
+        for route in routes where path.hasPrefix(route.prefix) && route.prefix.utf8.count > (best?.prefix.utf8.count ?? -1) { best = route }
+        return best
     }
 }

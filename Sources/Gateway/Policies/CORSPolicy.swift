@@ -3,7 +3,7 @@ import NIOHTTP1
 /// CORS as `gateway.conf` allows it: an origin is allowed only if it equals one listed
 /// (scheme, host and port), never by pattern, so `https://app.example.com.evil` is not
 /// `https://app.example.com`. Credentials are allowed only for listed origins.
-struct CORSPolicy {
+struct CORSPolicy: Sendable {
     let cors: GatewayConfig.CORS
 
     func isAllowed(_ origin: String) -> Bool { cors.allowedOrigins.contains(origin) }

@@ -16,7 +16,12 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
     let pool: UpstreamPool
     private var context: ChannelHandlerContext!
     private var state = State.idle
-    private var headerTimer: Scheduled<Void>?
+    private var timer: DeadlineTimer!
+    private var upstreamNeedsFlush = false
+    /// Worked out once per connection: the peer's address and whether it is a trusted proxy.
+    private var peer: (ip: String, trusted: Bool)?
+    /// Request ids need to be unique, not secret: a fast generator seeded from the system's.
+    private var ids = RequestIds()
 
     enum State {
         case idle
@@ -50,7 +55,6 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
         var tried: Set<String> = []
         /// The instance asked last (for the access log).
         var lastInstance: String?
-        var timeout: Scheduled<Void>?
         /// The upstream agreed to switch protocols; the tunnel opens after its response ends.
         var switching: HTTPResponseHead?
 
@@ -79,6 +83,9 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        timer = DeadlineTimer(eventLoop: context.eventLoop)
+        let ip = context.channel.remoteAddress?.ipAddress ?? "unknown"
+        peer = (ip, runtime.config.trustedProxies.contains { $0.contains(ip) })
         if context.channel.isActive { armHeaderTimer() }
     }
 
@@ -114,10 +121,17 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
         }
     }
 
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if upstreamNeedsFlush, case .proxying(let exchange) = state {
+            exchange.upstream?.channel.flush()
+        }
+        upstreamNeedsFlush = false
+        context.fireChannelReadComplete()
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
-        headerTimer?.cancel()
+        timer.cancel()
         if case .proxying(let exchange) = state {
-            exchange.timeout?.cancel()
             exchange.upstream?.handler.delegate = nil
             exchange.upstream?.channel.close(promise: nil)
         }
@@ -136,7 +150,7 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         // Malformed HTTP never reaches an upstream: 400 and close.
         if error is HTTPParserError, case .idle = state {
-            respond(status: .badRequest, code: "bad_request", message: "Malformed HTTP request", requestId: Self.newRequestId(), keepAlive: false)
+            respond(status: .badRequest, code: "bad_request", message: "Malformed HTTP request", requestId: ids.next(), keepAlive: false)
         }
         context.close(promise: nil)
     }
@@ -144,10 +158,12 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
     // MARK: one request
 
     private func begin(_ head: HTTPRequestHead) {
-        headerTimer?.cancel()
-        let config = runtime.config
-        let requestId = head.headers.first(name: "X-Request-Id").flatMap { Self.isAcceptable($0) ? $0 : nil } ?? Self.newRequestId()
-        let clientAddress = Self.clientAddress(head, peer: context.channel.remoteAddress, trusted: config.trustedProxies)
+        timer.clear()
+        let snapshot = runtime.snapshot
+        let config = snapshot.config
+        let requestId = head.headers.first(name: "X-Request-Id").flatMap { Self.isAcceptable($0) ? $0 : nil } ?? ids.next()
+        let peer = self.peer ?? ("unknown", false)
+        let clientAddress = peer.trusted ? Self.forwardedClient(head, peerIP: peer.ip, trusted: config.trustedProxies) : peer.ip
         let keepAlive = head.isKeepAlive
 
         let headBytes = head.uri.utf8.count + head.headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
@@ -164,7 +180,7 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
         guard head.method != .CONNECT, head.method != .TRACE else {
             return respond(status: .methodNotAllowed, code: "method_not_allowed", message: "Method not allowed", requestId: requestId, keepAlive: keepAlive)
         }
-        let cors = CORSPolicy(cors: config.cors)
+        let cors = snapshot.cors
         if CORSPolicy.isPreflight(head) {
             guard let allowed = cors.preflightHeaders(head) else {
                 return respond(status: .forbidden, code: "origin_not_allowed", message: "Origin not allowed", requestId: requestId, keepAlive: keepAlive)
@@ -172,7 +188,7 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
             return respond(status: .noContent, body: nil, contentType: nil, requestId: requestId, keepAlive: keepAlive, extra: allowed)
         }
         if let limit = route.rateLimit {
-            switch runtime.limiter.check("\(route.prefix)|\(clientAddress)", limit: limit, now: monotonicSeconds()) {
+            switch runtime.limiter.check(route.prefix + "|" + clientAddress, limit: limit, now: monotonicSeconds()) {
             case .reject(let retryAfter):
                 return respond(status: .tooManyRequests, code: "rate_limited", message: "Too many requests, retry in \(retryAfter) s",
                                requestId: requestId, keepAlive: keepAlive, extra: [("Retry-After", String(retryAfter))], route: route.prefix)
@@ -188,8 +204,7 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
         upstreamHead.headers = HopByHop.stripped(head.headers, keepUpgrade: isUpgrade)
         if head.headers.contains(name: "Transfer-Encoding") { upstreamHead.headers.replaceOrAdd(name: "Transfer-Encoding", value: "chunked") }
         let forwarded = head.headers["X-Forwarded-For"].joined(separator: ", ")
-        let peer = context.channel.remoteAddress?.ipAddress ?? "unknown"
-        upstreamHead.headers.replaceOrAdd(name: "X-Forwarded-For", value: forwarded.isEmpty ? peer : "\(forwarded), \(peer)")
+        upstreamHead.headers.replaceOrAdd(name: "X-Forwarded-For", value: forwarded.isEmpty ? peer.ip : "\(forwarded), \(peer.ip)")
         upstreamHead.headers.replaceOrAdd(name: "X-Forwarded-Proto", value: "http")
         upstreamHead.headers.replaceOrAdd(name: "X-Request-Id", value: requestId)
 
@@ -219,7 +234,8 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
                 connection.handler.delegate = self
                 for part in exchange.pending { connection.channel.write(part, promise: nil) }
                 exchange.pending = []
-                connection.channel.flush()
+                // Head and end in one write: a request still arriving is flushed by its next read burst.
+                if exchange.requestEnded { connection.channel.flush() } else { upstreamNeedsFlush = true }
                 armResponseTimer(exchange)
             case .failure:
                 runtime.markFailed(address, for: exchange.route.failTimeoutSeconds, now: monotonicSeconds())
@@ -235,7 +251,11 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
 
     private func send(_ part: HTTPClientRequestPart, in exchange: Exchange) {
         if let upstream = exchange.upstream {
-            upstream.channel.writeAndFlush(part, promise: nil)
+            // Body parts are flushed when the client's read burst ends, the end at once.
+            if case .end = part { upstream.channel.writeAndFlush(part, promise: nil) } else {
+                upstream.channel.write(part, promise: nil)
+                upstreamNeedsFlush = true
+            }
             // A slow upstream slows the client down.
             if !upstream.channel.isWritable { context.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in } }
         } else {
@@ -244,8 +264,7 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
     }
 
     private func armResponseTimer(_ exchange: Exchange) {
-        let seconds = exchange.route.readTimeoutSeconds
-        exchange.timeout = context.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(Int64(seconds * 1e9))) { [self] in
+        timer.set(in: exchange.route.readTimeoutSeconds) { [self] in
             guard case .proxying(let current) = state, current === exchange, exchange.responseStatus == nil else { return }
             exchange.upstream?.handler.delegate = nil
             exchange.upstream?.channel.close(promise: nil)
@@ -259,7 +278,7 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
         guard case .proxying(let exchange) = state else { return }
         switch part {
         case .head(let head):
-            exchange.timeout?.cancel()
+            timer.clear()
             exchange.responseStatus = Int(head.status.code)
             exchange.upstreamKeepAlive = head.isKeepAlive
             var response = HTTPResponseHead(version: .http1_1, status: head.status)
@@ -274,7 +293,8 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
             context.write(wrapOutboundOut(.head(response)), promise: nil)
         case .body(let buffer):
             exchange.responseBytes += buffer.readableBytes
-            context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+            // Flushed when the upstream's read burst ends (or at .end), not per part.
+            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
             if !context.channel.isWritable, let upstream = exchange.upstream {
                 upstream.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
             }
@@ -292,7 +312,7 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
     func upstreamClosed() {
         guard case .proxying(let exchange) = state else { return }
         exchange.upstream = nil
-        exchange.timeout?.cancel()
+        timer.clear()
         if exchange.responseStatus == nil {
             // Closed before answering: a kept-alive connection may have gone stale.
             if exchange.isRetryable, exchange.tried.count <= exchange.route.retries {
@@ -310,6 +330,10 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
         runtime.logger.debug("upstream error: \(error)")
     }
 
+    func upstreamReadComplete() {
+        if case .proxying = state { context.flush() }
+    }
+
     func upstreamWritabilityChanged(_ writable: Bool) {
         if writable { context.channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in } }
     }
@@ -317,7 +341,7 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
     // MARK: endings
 
     private func finish(_ exchange: Exchange) {
-        exchange.timeout?.cancel()
+        timer.clear()
         if let upstream = exchange.upstream {
             upstream.channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
             if exchange.upstreamKeepAlive && exchange.requestEnded {
@@ -335,7 +359,7 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
 
     /// Answers a request that is being proxied with the gateway's own error.
     private func fail(_ exchange: Exchange, status: HTTPResponseStatus, code: String, message: String) {
-        exchange.timeout?.cancel()
+        timer.clear()
         log(exchange, status: Int(status.code), upstream: exchange.lastInstance)
         state = exchange.requestEnded ? .idle : .answered(keepAlive: exchange.keepAlive)
         writeResponse(status: status, body: GatewayResponses.errorBody(message: message, code: code, requestId: exchange.requestId),
@@ -345,7 +369,7 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
 
     /// Stops a request mid-body (too large): answer, drop the upstream side, close.
     private func abort(_ exchange: Exchange, status: HTTPResponseStatus, code: String, message: String) {
-        exchange.timeout?.cancel()
+        timer.clear()
         exchange.upstream?.handler.delegate = nil
         exchange.upstream?.channel.close(promise: nil)
         log(exchange, status: Int(status.code), upstream: nil)
@@ -368,7 +392,8 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
                          origin: String? = nil, extra: [(String, String)] = [], route: String = "-") {
         state = .answered(keepAlive: keepAlive)
         writeResponse(status: status, body: body, contentType: contentType, requestId: requestId, keepAlive: keepAlive, origin: origin, extra: extra)
-        runtime.metrics.record(route: route, status: Int(status.code), seconds: 0)
+        let snapshot = runtime.snapshot
+        snapshot.metrics.record(route: snapshot.routeIndex[route] ?? -1, status: Int(status.code), seconds: 0)
     }
 
     private func writeResponse(status: HTTPResponseStatus, body: ByteBuffer?, contentType: String?, requestId: String, keepAlive: Bool,
@@ -386,17 +411,19 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
 
     /// Security headers (unless the service set its own), the request id and CORS.
     private func decorate(_ headers: inout HTTPHeaders, requestId: String, origin: String?) {
-        let config = runtime.config
-        for header in config.securityHeaders where !headers.contains(name: header.name) { headers.add(name: header.name, value: header.value) }
+        let snapshot = runtime.snapshot
+        for header in snapshot.config.securityHeaders where !headers.contains(name: header.name) { headers.add(name: header.name, value: header.value) }
         headers.replaceOrAdd(name: "X-Request-Id", value: requestId)
-        for (name, value) in CORSPolicy(cors: config.cors).responseHeaders(origin: origin) { headers.replaceOrAdd(name: name, value: value) }
+        if let origin {
+            for (name, value) in snapshot.cors.responseHeaders(origin: origin) { headers.replaceOrAdd(name: name, value: value) }
+        }
     }
 
     // MARK: WebSocket
 
     private func upgrade(_ exchange: Exchange, response: HTTPResponseHead) {
         guard let upstream = exchange.upstream else { return }
-        exchange.timeout?.cancel()
+        timer.clear()
         upstream.handler.delegate = nil
         log(exchange, status: 101, upstream: exchange.lastInstance)
         state = .upgraded
@@ -411,31 +438,29 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
         case "/health":
             let now = monotonicSeconds()
             var upstreams: [String: String] = [:]
-            for route in runtime.config.routes {
+            for route in runtime.snapshot.config.routes {
                 for address in route.upstreams { upstreams[address.description] = runtime.isFailed(address, now: now) ? "down" : "up" }
             }
             return (GatewayResponses.json(["status": "ok", "upstreams": upstreams]), "application/json")
         case "/metrics":
-            return (ByteBuffer(string: runtime.metrics.prometheusText()), "text/plain; version=0.0.4")
+            return (ByteBuffer(string: runtime.snapshot.metrics.prometheusText()), "text/plain; version=0.0.4")
         default:
             return nil
         }
     }
 
     private func armHeaderTimer() {
-        headerTimer?.cancel()
-        let seconds = runtime.config.headerTimeoutSeconds
-        headerTimer = context.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(Int64(seconds * 1e9))) { [weak self] in
-            guard let self, case .idle = self.state else { return }
+        timer.set(in: runtime.snapshot.config.headerTimeoutSeconds) { [self] in
             // Slow or idle clients lose their connection, not our memory.
-            self.context.close(promise: nil)
+            if case .idle = state { context.close(promise: nil) }
         }
     }
 
     private func log(_ exchange: Exchange, status: Int, upstream: String?) {
         let seconds = monotonicSeconds() - exchange.started
-        runtime.metrics.record(route: exchange.route.prefix, status: status, seconds: seconds)
-        guard runtime.config.accessLog else { return }
+        let snapshot = runtime.snapshot
+        snapshot.metrics.record(route: snapshot.routeIndex[exchange.route.prefix] ?? -1, status: status, seconds: seconds)
+        guard snapshot.config.accessLog else { return }
         runtime.logger.info("request", metadata: [
             "route": .string(exchange.route.prefix), "method": .string(exchange.method.rawValue),
             "path": .string(String(exchange.path.split(separator: "?", maxSplits: 1).first ?? "")),
@@ -451,11 +476,15 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
         return rest.hasPrefix("/") ? rest : "/" + rest
     }
 
-    static func clientAddress(_ head: HTTPRequestHead, peer: SocketAddress?, trusted: [IPNetwork]) -> String {
-        guard let peerIP = peer?.ipAddress else { return "unknown" }
-        guard trusted.contains(where: { $0.contains(peerIP) }) else { return peerIP }
-        let hops = head.headers["X-Forwarded-For"].flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }
-        for hop in hops.reversed() where !trusted.contains(where: { $0.contains(hop) }) { return hop }
+    /// Behind a trusted proxy: the right-most X-Forwarded-For hop that is not a trusted
+    /// proxy (entries a client wrote itself sit further left and are never used).
+    static func forwardedClient(_ head: HTTPRequestHead, peerIP: String, trusted: [IPNetwork]) -> String {
+        let values = head.headers["X-Forwarded-For"]
+        guard !values.isEmpty else { return peerIP }
+        let hops = ClientAddress.hops(values)
+        for hop in hops.reversed() where !trusted.contains(where: { $0.contains(hop) }) {
+            return IPNetwork.parseAddress(hop) == nil ? "unknown" : hop
+        }
         return hops.first ?? peerIP
     }
 
@@ -465,5 +494,4 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
         }
     }
 
-    static func newRequestId() -> String { UUID().uuidString.lowercased() }
 }

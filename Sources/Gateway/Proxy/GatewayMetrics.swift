@@ -1,32 +1,53 @@
 import Synchronization
 
-/// Counters for `GET /metrics` (Prometheus text format).
+/// Counters for `GET /metrics` (Prometheus text format): requests by route and status,
+/// and a latency histogram. Lock-free: every request bumps two atomics.
 final class GatewayMetrics: Sendable {
-    private let counts = Mutex<[String: Int]>([:])
-    private let latencyBuckets: [Double] = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5]
-    private let latency = Mutex<(buckets: [Int], sum: Double, count: Int)>(([Int](repeating: 0, count: 8), 0, 0))
+    final class Counter: Sendable {
+        let value = Atomic<Int>(0)
+        func add() { value.add(1, ordering: .relaxed) }
+        var current: Int { value.load(ordering: .relaxed) }
+    }
 
-    func record(route: String, status: Int, seconds: Double) {
-        counts.withLock { $0["\(route)|\(status)", default: 0] += 1 }
-        latency.withLock { state in
-            for (i, bound) in latencyBuckets.enumerated() where seconds <= bound { state.buckets[i] += 1 }
-            state.sum += seconds
-            state.count += 1
-        }
+    /// Route names by index; the last is `-`, the gateway's own answers.
+    let routes: [String]
+    /// [route][status - 100]
+    private let byStatus: [[Counter]]
+    private let bounds: [Double] = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5]
+    private let buckets: [Counter]
+    private let count = Counter()
+    private let microseconds = Atomic<Int>(0)
+
+    init(routes: [String]) {
+        self.routes = routes + ["-"]
+        byStatus = self.routes.map { _ in (100..<600).map { _ in Counter() } }
+        buckets = bounds.map { _ in Counter() }
+    }
+
+    func record(route index: Int, status: Int, seconds: Double) {
+        let route = index < 0 ? routes.count - 1 : min(index, routes.count - 1)
+        if (100..<600).contains(status) { byStatus[route][status - 100].add() }
+        if let bucket = bounds.firstIndex(where: { seconds <= $0 }) { buckets[bucket].add() }
+        count.add()
+        microseconds.add(Int(seconds * 1e6), ordering: .relaxed)
     }
 
     func prometheusText() -> String {
         var lines = ["# HELP gateway_requests_total Requests answered, by route and status.", "# TYPE gateway_requests_total counter"]
-        for (key, value) in counts.withLock({ $0 }).sorted(by: { $0.key < $1.key }) {
-            let parts = key.split(separator: "|", maxSplits: 1).map(String.init)
-            lines.append("gateway_requests_total{route=\"\(parts[0])\",status=\"\(parts[1])\"} \(value)")
+        for (r, route) in routes.enumerated() {
+            for (s, counter) in byStatus[r].enumerated() where counter.current > 0 {
+                lines.append("gateway_requests_total{route=\"\(route)\",status=\"\(s + 100)\"} \(counter.current)")
+            }
         }
-        let state = latency.withLock { $0 }
         lines += ["# HELP gateway_request_seconds Time from request head to response end.", "# TYPE gateway_request_seconds histogram"]
-        for (i, bound) in latencyBuckets.enumerated() { lines.append("gateway_request_seconds_bucket{le=\"\(bound)\"} \(state.buckets[i])") }
-        lines.append("gateway_request_seconds_bucket{le=\"+Inf\"} \(state.count)")
-        lines.append("gateway_request_seconds_sum \(state.sum)")
-        lines.append("gateway_request_seconds_count \(state.count)")
+        var cumulative = 0
+        for (i, bound) in bounds.enumerated() {
+            cumulative += buckets[i].current
+            lines.append("gateway_request_seconds_bucket{le=\"\(bound)\"} \(cumulative)")
+        }
+        lines.append("gateway_request_seconds_bucket{le=\"+Inf\"} \(count.current)")
+        lines.append("gateway_request_seconds_sum \(Double(microseconds.load(ordering: .relaxed)) / 1e6)")
+        lines.append("gateway_request_seconds_count \(count.current)")
         return lines.joined(separator: "\n") + "\n"
     }
 }

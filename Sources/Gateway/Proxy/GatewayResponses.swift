@@ -22,14 +22,28 @@ enum GatewayResponses {
 /// Hop-by-hop headers: meaningful for one connection only, never forwarded (RFC 9110 7.6.1).
 enum HopByHop {
     static let names: Set<String> = ["connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade"]
+    /// The lengths of those names: most headers are ruled out without lower-casing them.
+    static let lengths: Set<Int> = Set(names.map(\.utf8.count))
 
     /// `headers` without hop-by-hop fields and those the Connection header names.
     static func stripped(_ headers: HTTPHeaders, keepUpgrade: Bool = false) -> HTTPHeaders {
         var named = names
-        for value in headers[canonicalForm: "connection"] { named.insert(value.lowercased()) }
-        if keepUpgrade { named.remove("upgrade"); named.remove("connection") }
+        var lengths = Self.lengths
+        for value in headers[canonicalForm: "connection"] {
+            let token = value.lowercased()
+            if !names.contains(token) {
+                named.insert(token)
+                lengths.insert(token.utf8.count)
+            }
+        }
+        if keepUpgrade {
+            named.remove("upgrade")
+            named.remove("connection")
+        }
         var result = HTTPHeaders()
-        for (name, value) in headers where !named.contains(name.lowercased()) { result.add(name: name, value: value) }
+        for (name, value) in headers where !(lengths.contains(name.utf8.count) && named.contains(name.lowercased())) {
+            result.add(name: name, value: value)
+        }
         return result
     }
 }

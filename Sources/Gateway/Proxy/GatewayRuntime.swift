@@ -8,24 +8,30 @@ import Synchronization
 /// on SIGHUP), the rate limiter (kept across reloads), and which upstream instances
 /// refused connections lately (passive health).
 public final class GatewayRuntime: Sendable {
-    private let current: NIOLockedValueBox<GatewayConfig>
+    private let current: NIOLockedValueBox<ConfigSnapshot>
     let limiter: RateLimiter
     let logger: Logger
     private let roundRobin = Atomic<Int>(0)
     private let failedUntil = Mutex<[String: Double]>([:])
-    let startedAt = Date()
-    let metrics = GatewayMetrics()
+    /// Whether any instance failed lately: most requests need not look at the table.
+    private let anyFailed = Atomic<Bool>(false)
 
     public init(config: GatewayConfig, logger: Logger) {
-        current = NIOLockedValueBox(config)
+        current = NIOLockedValueBox(ConfigSnapshot(config))
         limiter = RateLimiter(maxClients: config.limiterMaxClients)
         self.logger = logger
     }
 
-    public var config: GatewayConfig { current.withLockedValue { $0 } }
+    public var config: GatewayConfig { snapshot.config }
+
+    /// The configuration in force, read once per request (a reference, not a copy).
+    var snapshot: ConfigSnapshot { current.withLockedValue { $0 } }
 
     /// Swaps in a new configuration; connections pick it up at their next request.
-    public func replace(with config: GatewayConfig) { current.withLockedValue { $0 = config } }
+    public func replace(with config: GatewayConfig) {
+        let fresh = ConfigSnapshot(config)
+        current.withLockedValue { $0 = fresh }
+    }
 
     /// The next instance for `route`, round robin, skipping those that failed within their
     /// `fail_timeout` unless all have (then the least recently failed is tried).
@@ -33,6 +39,7 @@ public final class GatewayRuntime: Sendable {
         let candidates = route.upstreams.filter { !tried.contains($0.description) }
         guard !candidates.isEmpty else { return nil }
         let start = roundRobin.add(1, ordering: .relaxed).newValue
+        if !anyFailed.load(ordering: .relaxed) { return candidates[start % candidates.count] }
         let failures = failedUntil.withLock { $0 }
         for offset in 0..<candidates.count {
             let candidate = candidates[(start + offset) % candidates.count]
@@ -43,18 +50,42 @@ public final class GatewayRuntime: Sendable {
 
     func markFailed(_ address: GatewayConfig.Address, for seconds: Double, now: Double) {
         failedUntil.withLock { $0[address.description] = now + seconds }
+        anyFailed.store(true, ordering: .relaxed)
     }
 
     func markHealthy(_ address: GatewayConfig.Address) {
-        _ = failedUntil.withLock { $0.removeValue(forKey: address.description) }
+        guard anyFailed.load(ordering: .relaxed) else { return }
+        let empty = failedUntil.withLock { failures in
+            failures.removeValue(forKey: address.description)
+            return failures.isEmpty
+        }
+        if empty { anyFailed.store(false, ordering: .relaxed) }
     }
 
     func isFailed(_ address: GatewayConfig.Address, now: Double) -> Bool {
-        (failedUntil.withLock { $0[address.description] } ?? 0) > now
+        guard anyFailed.load(ordering: .relaxed) else { return false }
+        return (failedUntil.withLock { $0[address.description] } ?? 0) > now
     }
 }
 
 /// Monotonic seconds, for rate limits and timers.
 func monotonicSeconds() -> Double {
     Double(DispatchTime.now().uptimeNanoseconds) / 1e9
+}
+
+/// A configuration with what each request needs worked out once: the CORS policy, the
+/// security headers as NIO headers, each route's index (for metrics).
+final class ConfigSnapshot: Sendable {
+    let config: GatewayConfig
+    let cors: CORSPolicy
+    let routeIndex: [String: Int]
+    /// Counted per configuration: a reload starts them again, as a restart would.
+    let metrics: GatewayMetrics
+
+    init(_ config: GatewayConfig) {
+        self.config = config
+        cors = CORSPolicy(cors: config.cors)
+        routeIndex = Dictionary(config.routes.enumerated().map { ($0.element.prefix, $0.offset) }, uniquingKeysWith: { first, _ in first })
+        metrics = GatewayMetrics(routes: config.routes.map(\.prefix))
+    }
 }

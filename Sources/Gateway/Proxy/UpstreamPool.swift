@@ -8,6 +8,7 @@ protocol UpstreamDelegate: AnyObject {
     func upstreamClosed()
     func upstreamError(_ error: any Error)
     func upstreamWritabilityChanged(_ writable: Bool)
+    func upstreamReadComplete()
 }
 
 /// The upstream end of one keep-alive connection: hands what it reads to whoever leases it.
@@ -29,6 +30,10 @@ final class UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         delegate?.upstreamError(error)
         context.close(promise: nil)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        delegate?.upstreamReadComplete()
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {

@@ -39,8 +39,8 @@ public struct IPNetwork: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// 4 bytes for IPv4 (also for IPv4-mapped IPv6 such as `::ffff:127.0.0.1`), 16 for IPv6.
-    static func parseAddress(_ text: String) -> [UInt8]? {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
+    public static func parseAddress(_ text: String) -> [UInt8]? {
+        let trimmed = text
         var v4 = in_addr()
         if inet_pton(AF_INET, trimmed, &v4) == 1 {
             return withUnsafeBytes(of: &v4) { Array($0) }

@@ -13,13 +13,18 @@ public struct ClientAddress: Sendable {
     public func of(_ request: Request, peer: SocketAddress?) -> String {
         guard let peerIP = peer?.ipAddress else { return "unknown" }
         guard isTrusted(peerIP) else { return peerIP }
-        // Several X-Forwarded-For fields are one comma-separated list, in order.
-        let hops = request.headers[values: .xForwardedFor].flatMap { $0.split(separator: ",") }
-            .map { $0.trimmingCharacters(in: .whitespaces) }
+        let hops = Self.hops(request.headers[values: .xForwardedFor])
         for hop in hops.reversed() where !isTrusted(hop) {
             return IPNetwork.parseAddress(hop) == nil ? "unknown" : hop
         }
         return hops.first ?? peerIP
+    }
+
+    /// Several X-Forwarded-For fields are one comma-separated list, in order.
+    public static func hops(_ values: [String]) -> [String] {
+        values.flatMap { $0.split(separator: ",") }.map { hop in
+            String(hop.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
+        }
     }
 
     func isTrusted(_ address: String) -> Bool { trustedProxies.contains { $0.contains(address) } }

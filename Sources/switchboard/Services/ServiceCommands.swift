@@ -2,6 +2,8 @@ import ArgumentParser
 import Auth
 import Foundation
 import Gateway
+import NIOCore
+import NIOPosix
 import Hummingbird
 import Logging
 import Profile
@@ -57,7 +59,10 @@ struct GatewayCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("switchboard gateway: \(error)\n".utf8))
             throw ExitCode(2)
         }
-        let gateway = GatewayServer(config: loaded, configPath: config, logger: Logger(label: "gateway"))
+        // GATEWAY_THREADS: event loops (default: one per core).
+        let threads = try Environment().int("GATEWAY_THREADS", default: System.coreCount, in: 1...256)
+        let gateway = GatewayServer(
+            config: loaded, configPath: config, logger: Logger(label: "gateway"), group: MultiThreadedEventLoopGroup(numberOfThreads: threads))
         let group = ServiceGroup(configuration: .init(services: [gateway], gracefulShutdownSignals: [.sigterm, .sigint], logger: Logger(label: "gateway")))
         try await group.run()
     }
