@@ -1,17 +1,12 @@
 import Foundation
 import NIOCore
 import NIOHTTP1
+import ServiceKit
 
 /// Responses the gateway writes itself, in DESIGN.md's error body.
 enum GatewayResponses {
     static func errorBody(message: String, code: String, requestId: String) -> ByteBuffer {
-        struct Body: Encodable {
-            struct Detail: Encodable { let code: String; let requestId: String }
-            let message: String
-            let error: Detail
-        }
-        let data = (try? JSONEncoder().encode(Body(message: message, error: .init(code: code, requestId: requestId)))) ?? Data()
-        return ByteBuffer(bytes: data)
+        ByteBuffer(bytes: ServiceKit.errorBody(message: message, code: code, requestId: requestId))
     }
 
     static func json(_ object: Any) -> ByteBuffer {

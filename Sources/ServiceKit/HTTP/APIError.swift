@@ -38,17 +38,23 @@ public struct APIError: HTTPResponseError, Sendable {
     }
 
     static func response(status: HTTPResponse.Status, code: String, message: String, requestId: String, headers: HTTPFields) -> Response {
-        struct Body: Encodable {
-            struct Detail: Encodable {
-                let code: String
-                let requestId: String
-            }
-            let message: String
-            let error: Detail
-        }
-        let body = (try? JSONEncoder().encode(Body(message: message, error: .init(code: code, requestId: requestId)))) ?? Data()
+        let body = errorBody(message: message, code: code, requestId: requestId)
         var fields = headers
         fields[.contentType] = "application/json; charset=utf-8"
         return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
+}
+
+/// DESIGN.md's error body as JSON bytes: `{"message": "...", "error": {"code": "...", "requestId": "..."}}`.
+/// The services and the gateway write the same bytes.
+public func errorBody(message: String, code: String, requestId: String) -> Data {
+    struct Body: Encodable {
+        struct Detail: Encodable {
+            let code: String
+            let requestId: String
+        }
+        let message: String
+        let error: Detail
+    }
+    return (try? JSONEncoder().encode(Body(message: message, error: .init(code: code, requestId: requestId)))) ?? Data()
 }
