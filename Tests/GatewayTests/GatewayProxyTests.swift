@@ -59,6 +59,10 @@ import TestSupport
             let special = try rawHTTPGet(port: port, path: "/svc/special/x")
             #expect(Self.json(special)["instance"] as? String == "other" && Self.json(special)["uri"] as? String == "/svc/special/x",
                     "the longest prefix wins; no strip_prefix keeps the path")
+            // Hop-by-hop headers, and those Connection names, stop at the gateway.
+            let hop = try rawHTTPGet(port: port, path: "/svc/x", headers: ["Connection": "X-Custom", "X-Custom": "1", "Keep-Alive": "timeout=5", "X-Kept": "2"])
+            let hopHeaders = Self.json(hop)["headers"] as? [String: String] ?? [:]
+            #expect(hopHeaders["x-custom"] == nil && hopHeaders["keep-alive"] == nil && hopHeaders["x-kept"] == "2", "\(hopHeaders)")
             let generated = try rawHTTPGet(port: port, path: "/svc/x", headers: ["X-Request-Id": "bad id with spaces"])
             #expect(generated.headers["x-request-id"]?.count == 32, "an unacceptable request id is replaced")
             let missing = try rawHTTPGet(port: port, path: "/nowhere")

@@ -20,24 +20,20 @@ enum HopByHop {
     /// The lengths of those names: most headers are ruled out without lower-casing them.
     static let lengths: Set<Int> = Set(names.map(\.utf8.count))
 
-    /// `headers` without hop-by-hop fields and those the Connection header names.
+    /// `headers` without hop-by-hop fields and those the Connection header names. Removes in
+    /// place from a copy: most messages carry one or none, so nothing else is rebuilt.
     static func stripped(_ headers: HTTPHeaders, keepUpgrade: Bool = false) -> HTTPHeaders {
-        var named = names
-        var lengths = Self.lengths
-        for value in headers[canonicalForm: "connection"] {
-            let token = value.lowercased()
-            if !names.contains(token) {
-                named.insert(token)
-                lengths.insert(token.utf8.count)
-            }
+        var result = headers
+        var named: [String] = []
+        for (name, _) in headers where lengths.contains(name.utf8.count) {
+            let lower = name.lowercased()
+            if names.contains(lower) { named.append(lower) }
         }
-        if keepUpgrade {
-            named.remove("upgrade")
-            named.remove("connection")
+        for value in headers[canonicalForm: "connection"] where !names.contains(value.lowercased()) {
+            named.append(String(value))
         }
-        var result = HTTPHeaders()
-        for (name, value) in headers where !(lengths.contains(name.utf8.count) && named.contains(name.lowercased())) {
-            result.add(name: name, value: value)
+        for name in named where !(keepUpgrade && (name == "upgrade" || name == "connection")) {
+            result.remove(name: name)
         }
         return result
     }
