@@ -77,7 +77,7 @@ let package = Package(
         .target(
             name: "ServiceKit",
             dependencies: [
-                "Mongo", "Redis", "AMQP",
+                "Mongo", "Redis", "AMQP", "BSON",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "JWTKit", package: "jwt-kit"),

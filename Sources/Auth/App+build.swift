@@ -13,15 +13,13 @@ public func buildAuthApplication(_ config: AuthConfiguration, logger: Logger) as
     let service = config.service
     let clients = try ServiceClients(service, logger: logger)
     let (mongo, database, redis) = (clients.mongo, clients.database, clients.redis)
-    let publisher = Publisher(config: service.amqp, topology: EventTopology.producer, logger: logger)
+    let events = try await EventProducer(database: database, amqp: service.amqp, logger: logger)
+    let (outbox, publisher, relay) = (events.outbox, events.publisher, events.relay)
 
-    let outbox = Outbox(database: database)
-    try await outbox.prepare()
     let users = MongoUserRepository(database: database, outbox: outbox)
     try await users.prepare()
     let sessions = MongoSessionStore(database: database, lifetimeDays: config.refreshTokenDays, graceSeconds: config.refreshGraceSeconds)
     try await sessions.prepare()
-    let relay = OutboxRelay(outbox: outbox, publisher: publisher, logger: logger)
 
     let keys = try await SigningKeys.load(
         signingKeyPEM: config.signingKeyPEM, verifyOnlyPEMs: config.verifyKeysPEM, directory: config.keysDirectory, logger: logger)

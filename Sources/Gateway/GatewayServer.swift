@@ -1,5 +1,4 @@
 import Logging
-import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -14,7 +13,6 @@ public final class GatewayServer: Service, Sendable {
     let configPath: String?
     let group: any EventLoopGroup
     let pools: PoolRegistry
-    let bound: NIOLockedValueBox<(any Channel)?> = NIOLockedValueBox(nil)
 
     public init(config: GatewayConfig, configPath: String?, logger: Logger, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
         runtime = GatewayRuntime(config: config, logger: logger)
@@ -22,9 +20,6 @@ public final class GatewayServer: Service, Sendable {
         self.group = group
         pools = PoolRegistry(group: group)
     }
-
-    /// The port actually bound (useful with port 0 in tests).
-    public var port: Int? { bound.withLockedValue { $0?.localAddress?.port } }
 
     public func start() async throws -> any Channel {
         let config = runtime.config
@@ -44,7 +39,6 @@ public final class GatewayServer: Service, Sendable {
                 }
             }
             .bind(host: config.listen.host, port: config.listen.port).get()
-        bound.withLockedValue { $0 = channel }
         runtime.logger.info("gateway listening", metadata: ["address": "\(config.listen)", "routes": "\(config.routes.count)"])
         return channel
     }

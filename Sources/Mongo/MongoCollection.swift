@@ -103,6 +103,16 @@ public struct MongoCollection<Document: Codable & Sendable>: Sendable {
             "new": .bool(returnNew), "upsert": .bool(upsert),
         ]
         if let sortDoc = FindOptions(sort: sort).sortDocument { command.append("sort", .document(sortDoc)) }
+        return try await findAndModify(command, session: session)
+    }
+
+    /// Atomically removes the first match and returns it; nil when nothing matched.
+    public func findOneAndDelete(_ filter: Filter, session: MongoSession? = nil) async throws -> Document? {
+        try await findAndModify(["findAndModify": .string(name), "query": .document(filter.document), "remove": .bool(true)], session: session)
+    }
+
+    /// Runs a findAndModify command; the document it matched, or nil.
+    private func findAndModify(_ command: BSONDocument, session: MongoSession?) async throws -> Document? {
         let reply = try await MongoDatabase(client: client, name: database).runCommand(command, session: session)
         guard let value = reply["value"], case .document(let doc) = value else { return nil }
         return try decode(doc)

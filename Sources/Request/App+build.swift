@@ -12,11 +12,9 @@ public func buildRequestApplication(_ config: RequestConfiguration, logger: Logg
     let service = config.service
     let clients = try ServiceClients(service, logger: logger)
     let (mongo, database, redis) = (clients.mongo, clients.database, clients.redis)
-    let publisher = Publisher(config: service.amqp, topology: EventTopology.producer, logger: logger)
+    let events = try await EventProducer(database: database, amqp: service.amqp, logger: logger)
+    let (outbox, publisher, relay) = (events.outbox, events.publisher, events.relay)
 
-    let outbox = Outbox(database: database)
-    try await outbox.prepare()
-    let relay = OutboxRelay(outbox: outbox, publisher: publisher, logger: logger)
     let directory = MongoDirectory(database: database)
     try await directory.prepare()
     let invites = MongoInviteRepository(database: database, outbox: outbox)

@@ -21,10 +21,7 @@ struct EventTestBed {
     func queue<P: EventPayload>(_ type: P.Type) -> String { EventTopology.queue(service: service, type: P.type) }
     func deadQueue<P: EventPayload>(_ type: P.Type) -> String { EventTopology.deadLetterQueue(service: service, type: P.type) }
 
-    func envelopeBody<P: EventPayload>(_ envelope: EventEnvelope<P>) throws -> AMQPMessage {
-        AMQPMessage(exchange: EventTopology.exchange, routingKey: P.type, body: Array(try EventCoding.encoder.encode(envelope)),
-                    messageId: envelope.id, correlationId: envelope.correlationId)
-    }
+    func envelopeBody<P: EventPayload>(_ envelope: EventEnvelope<P>) throws -> AMQPMessage { try .event(envelope) }
 
     func cleanUp(_ types: [any EventPayload.Type]) async throws {
         let admin = AMQPAdmin(config: amqp)

@@ -207,7 +207,7 @@ import Testing
             try await stack.auth.execute(uri: "/me", method: .delete, headers: ada.bearer) { #expect($0.status == .ok) }
             let profiles = stack.profileDB.collection("profiles", of: BSONDocument.self)
             let files = stack.profileDB.collection("pictures.files", of: BSONDocument.self)
-            let gone = await poll(timeout: .seconds(20)) {
+            let gone = await eventually {
                 let profileCount = try await profiles.count(.eq("_id", ada.id))
                 let fileCount = try await files.count()
                 return profileCount == 0 && fileCount == 0
@@ -215,14 +215,4 @@ import Testing
             #expect(gone)
         }
     }
-}
-
-/// True once `condition` holds, false if it still does not after `timeout`.
-func poll(timeout: Duration, _ condition: @Sendable () async throws -> Bool) async -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if (try? await condition()) == true { return true }
-        try? await Task.sleep(for: .milliseconds(25))
-    }
-    return (try? await condition()) == true
 }

@@ -67,15 +67,13 @@ import Testing
             let envelope = EventEnvelope(created, correlationId: "twice")
             let replay = EventEnvelope(created, correlationId: "replay")
             for event in [envelope, envelope, replay] {
-                try await publisher.publish(AMQPMessage(
-                    exchange: EventTopology.exchange, routingKey: UserCreated.type, body: Array(try EventCoding.encoder.encode(event)),
-                    messageId: event.id, correlationId: event.correlationId))
+                try await publisher.publish(.event(event))
             }
             await publisher.close()
             let markers = stack.profileDB.collection("processed_events", of: BSONDocument.self)
             let profiles = stack.profileDB.collection("profiles", of: BSONDocument.self)
             // Markers are `<queue>:<event id>`: wait until both event ids were applied.
-            let processed = await poll(timeout: .seconds(20)) {
+            let processed = await eventually {
                 let ids = try await markers.findAll().compactMap { $0["_id"]?.stringValue }
                 return [envelope.id, replay.id].allSatisfy { id in ids.contains { $0.hasSuffix(":" + id) } }
             }

@@ -19,9 +19,9 @@ import Testing
             let directory = stack.requestDB.collection("directory", of: BSONDocument.self)
 
             try await Self.publish(UserCreated(userId: old, email: email, firstName: "Old", lastName: "Account"), with: publisher)
-            #expect(await Self.poll { try await directory.count(.eq("_id", old)) == 1 })
+            #expect(await eventually { try await directory.count(.eq("_id", old)) == 1 })
             try await Self.publish(UserCreated(userId: new, email: email, firstName: "New", lastName: "Account"), with: publisher)
-            #expect(await Self.poll { try await directory.count(.eq("_id", new)) == 1 })
+            #expect(await eventually { try await directory.count(.eq("_id", new)) == 1 })
             try await Self.publish(UserDeleted(userId: old), with: publisher)
             try await Task.sleep(for: .milliseconds(500))
             let entries = try await directory.findAll(.eq("email", email))
@@ -31,17 +31,6 @@ import Testing
     }
 
     static func publish<P: EventPayload>(_ payload: P, with publisher: Publisher) async throws {
-        let event = EventEnvelope(payload, correlationId: "directory-test")
-        try await publisher.publish(AMQPMessage(
-            exchange: EventTopology.exchange, routingKey: P.type, body: Array(try EventCoding.encoder.encode(event)),
-            messageId: event.id, correlationId: event.correlationId))
-    }
-
-    static func poll(_ condition: @Sendable () async throws -> Bool) async -> Bool {
-        for _ in 0..<800 {
-            if (try? await condition()) == true { return true }
-            try? await Task.sleep(for: .milliseconds(25))
-        }
-        return false
+        try await publisher.publish(.event(EventEnvelope(payload, correlationId: "directory-test")))
     }
 }

@@ -165,12 +165,10 @@ import Testing
             try await stack.auth.execute(uri: "/me", method: .delete, headers: ada.bearer) { #expect($0.status == .ok) }
             let invites = stack.requestDB.collection("invites", of: BSONDocument.self)
             let directory = stack.requestDB.collection("directory", of: BSONDocument.self)
-            var cleared = false
-            for _ in 0..<800 where !cleared {
+            let cleared = await eventually {
                 let left = try await invites.count()
                 let known = try await directory.count(.eq("_id", ada.id))
-                cleared = left == 0 && known == 0
-                if !cleared { try await Task.sleep(for: .milliseconds(25)) }
+                return left == 0 && known == 0
             }
             #expect(cleared)
             #expect(try await Self.list(stack, "received", as: bob).isEmpty, "Bob's cached list was dropped")

@@ -91,16 +91,14 @@ public struct Stack: Sendable {
 
     /// Waits until both services have applied the user's `auth.user.created`.
     public func waitUntilKnown(_ user: TestUser, timeout: Duration = .seconds(20)) async throws {
-        let deadline = ContinuousClock.now + timeout
         let profiles = profileDB.collection("profiles", of: BSONDocument.self)
         let directory = requestDB.collection("directory", of: BSONDocument.self)
-        while ContinuousClock.now < deadline {
+        let known = await eventually(timeout: timeout) {
             let inProfile = try await profiles.count(.eq("_id", user.id))
             let inDirectory = try await directory.count(.eq("_id", user.id))
-            if inProfile == 1 && inDirectory == 1 { return }
-            try await Task.sleep(for: .milliseconds(20))
+            return inProfile == 1 && inDirectory == 1
         }
-        throw StackFailure("\(user.name)'s auth.user.created was not applied within \(timeout)")
+        guard known else { throw StackFailure("\(user.name)'s auth.user.created was not applied within \(timeout)") }
     }
 
     /// Signs a user up and waits for the event to reach both services.

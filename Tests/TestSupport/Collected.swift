@@ -11,11 +11,6 @@ public final class Collected<Item: Sendable>: Sendable {
 
     /// True once `condition` holds, false if it still does not after `timeout`.
     public func wait(timeout: Duration, until condition: @Sendable ([Item]) -> Bool) async -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if condition(all) { return true }
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        return condition(all)
+        await eventually(timeout: timeout) { condition(self.all) }
     }
 }

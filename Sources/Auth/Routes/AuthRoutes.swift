@@ -30,17 +30,16 @@ struct AuthRoutes: Sendable {
         router.get("/getUserByEmail", use: userByEmail)
         router.get("/me", use: me)
         router.delete("/me", use: deleteMe)
-        router.get("/.well-known/jwks.json") { _, _ in JWKSResponse(jwks: issuer.keys.jwks) }
+        // The keys do not change while the service runs: the document is encoded once.
+        let jwks = JWKSResponse(json: ByteBuffer(bytes: (try? JSONEncoder().encode(issuer.keys.jwks)) ?? Data()))
+        router.get("/.well-known/jwks.json") { _, _ in jwks }
     }
 }
 
-struct JWKSResponse: ResponseGenerator {
-    let jwks: JWKS
+struct JWKSResponse: ResponseGenerator, Sendable {
+    let json: ByteBuffer
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
-        let json = try JSONEncoder().encode(jwks)
-        return Response(
-            status: .ok, headers: [.contentType: "application/json", .cacheControl: "public, max-age=300"],
-            body: .init(byteBuffer: ByteBuffer(bytes: json)))
+        Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "public, max-age=300"], body: .init(byteBuffer: json))
     }
 }

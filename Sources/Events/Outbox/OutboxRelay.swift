@@ -42,9 +42,8 @@ public final class OutboxRelay: Service, Sendable {
                 for entry in batch {
                     group.addTask { [publisher] in
                         do {
-                            try await publisher.publish(AMQPMessage(
-                                exchange: EventTopology.exchange, routingKey: entry.type, body: Array(entry.body.utf8),
-                                messageId: entry._id, correlationId: entry.correlationId))
+                            try await publisher.publish(.event(
+                                type: entry.type, id: entry._id, correlationId: entry.correlationId, body: Array(entry.body.utf8)))
                             return .success(entry._id)
                         } catch {
                             return .failure(error)

@@ -17,6 +17,9 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
     private var context: ChannelHandlerContext!
     private var state = State.idle
     private var timer: DeadlineTimer!
+    /// The configuration this connection's current request runs under: read once per
+    /// request (a reload applies from the next one), used by everything that request does.
+    private var current: ConfigSnapshot
     private var upstreamNeedsFlush = false
     /// Worked out once per connection: the peer's address and whether it is a trusted proxy.
     private var peer: (ip: String, trusted: Bool)?
@@ -77,6 +80,7 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
     init(runtime: GatewayRuntime, pool: UpstreamPool) {
         self.runtime = runtime
         self.pool = pool
+        current = runtime.snapshot
     }
 
     // MARK: client side
@@ -85,7 +89,7 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
         self.context = context
         timer = DeadlineTimer(eventLoop: context.eventLoop)
         let ip = context.channel.remoteAddress?.ipAddress ?? "unknown"
-        peer = (ip, runtime.config.trustedProxies.contains { $0.contains(ip) })
+        peer = (ip, current.clientAddress.isTrusted(ip))
         if context.channel.isActive { armHeaderTimer() }
     }
 
@@ -159,11 +163,12 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
 
     private func begin(_ head: HTTPRequestHead) {
         timer.clear()
-        let snapshot = runtime.snapshot
+        current = runtime.snapshot
+        let snapshot = current
         let config = snapshot.config
-        let requestId = head.headers.first(name: "X-Request-Id").flatMap { Self.isAcceptable($0) ? $0 : nil } ?? ids.next()
+        let requestId = head.headers.first(name: "X-Request-Id").flatMap { RequestIdMiddleware<ServiceRequestContext>.isAcceptable($0) ? $0 : nil } ?? ids.next()
         let peer = self.peer ?? ("unknown", false)
-        let clientAddress = peer.trusted ? Self.forwardedClient(head, peerIP: peer.ip, trusted: config.trustedProxies) : peer.ip
+        let clientAddress = snapshot.clientAddress.resolve(peerIP: peer.ip, peerTrusted: peer.trusted, forwardedFor: head.headers["X-Forwarded-For"])
         let keepAlive = head.isKeepAlive
 
         let headBytes = head.uri.utf8.count + head.headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
@@ -392,8 +397,7 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
                          origin: String? = nil, extra: [(String, String)] = [], route: String = "-") {
         state = .answered(keepAlive: keepAlive)
         writeResponse(status: status, body: body, contentType: contentType, requestId: requestId, keepAlive: keepAlive, origin: origin, extra: extra)
-        let snapshot = runtime.snapshot
-        snapshot.metrics.record(route: snapshot.routeIndex[route] ?? -1, status: Int(status.code), seconds: 0)
+        current.metrics.record(route: current.routeIndex[route] ?? -1, status: Int(status.code), seconds: 0)
     }
 
     private func writeResponse(status: HTTPResponseStatus, body: ByteBuffer?, contentType: String?, requestId: String, keepAlive: Bool,
@@ -411,11 +415,10 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
 
     /// Security headers (unless the service set its own), the request id and CORS.
     private func decorate(_ headers: inout HTTPHeaders, requestId: String, origin: String?) {
-        let snapshot = runtime.snapshot
-        for header in snapshot.config.securityHeaders where !headers.contains(name: header.name) { headers.add(name: header.name, value: header.value) }
+        for header in current.config.securityHeaders where !headers.contains(name: header.name) { headers.add(name: header.name, value: header.value) }
         headers.replaceOrAdd(name: "X-Request-Id", value: requestId)
         if let origin {
-            for (name, value) in snapshot.cors.responseHeaders(origin: origin) { headers.replaceOrAdd(name: name, value: value) }
+            for (name, value) in current.cors.responseHeaders(origin: origin) { headers.replaceOrAdd(name: name, value: value) }
         }
     }
 
@@ -438,19 +441,19 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
         case "/health":
             let now = monotonicSeconds()
             var upstreams: [String: String] = [:]
-            for route in runtime.snapshot.config.routes {
+            for route in current.config.routes {
                 for address in route.upstreams { upstreams[address.description] = runtime.isFailed(address, now: now) ? "down" : "up" }
             }
             return (GatewayResponses.json(["status": "ok", "upstreams": upstreams]), "application/json")
         case "/metrics":
-            return (ByteBuffer(string: runtime.snapshot.metrics.prometheusText()), "text/plain; version=0.0.4")
+            return (ByteBuffer(string: current.metrics.prometheusText()), "text/plain; version=0.0.4")
         default:
             return nil
         }
     }
 
     private func armHeaderTimer() {
-        timer.set(in: runtime.snapshot.config.headerTimeoutSeconds) { [self] in
+        timer.set(in: current.config.headerTimeoutSeconds) { [self] in
             // Slow or idle clients lose their connection, not our memory.
             if case .idle = state { context.close(promise: nil) }
         }
@@ -458,9 +461,8 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
 
     private func log(_ exchange: Exchange, status: Int, upstream: String?) {
         let seconds = monotonicSeconds() - exchange.started
-        let snapshot = runtime.snapshot
-        snapshot.metrics.record(route: snapshot.routeIndex[exchange.route.prefix] ?? -1, status: status, seconds: seconds)
-        guard snapshot.config.accessLog else { return }
+        current.metrics.record(route: current.routeIndex[exchange.route.prefix] ?? -1, status: status, seconds: seconds)
+        guard current.config.accessLog else { return }
         runtime.logger.info("request", metadata: [
             "route": .string(exchange.route.prefix), "method": .string(exchange.method.rawValue),
             "path": .string(String(exchange.path.split(separator: "?", maxSplits: 1).first ?? "")),
@@ -475,23 +477,4 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
         let rest = String(uri.dropFirst(strip.count))
         return rest.hasPrefix("/") ? rest : "/" + rest
     }
-
-    /// Behind a trusted proxy: the right-most X-Forwarded-For hop that is not a trusted
-    /// proxy (entries a client wrote itself sit further left and are never used).
-    static func forwardedClient(_ head: HTTPRequestHead, peerIP: String, trusted: [IPNetwork]) -> String {
-        let values = head.headers["X-Forwarded-For"]
-        guard !values.isEmpty else { return peerIP }
-        let hops = ClientAddress.hops(values)
-        for hop in hops.reversed() where !trusted.contains(where: { $0.contains(hop) }) {
-            return IPNetwork.parseAddress(hop) == nil ? "unknown" : hop
-        }
-        return hops.first ?? peerIP
-    }
-
-    static func isAcceptable(_ id: String) -> Bool {
-        !id.isEmpty && id.utf8.count <= 128 && id.utf8.allSatisfy { c in
-            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x2D || c == 0x5F || c == 0x2E
-        }
-    }
-
 }

@@ -36,7 +36,7 @@ public final class GatewayRuntime: Sendable {
     /// The next instance for `route`, round robin, skipping those that failed within their
     /// `fail_timeout` unless all have (then the least recently failed is tried).
     func pickInstance(_ route: GatewayConfig.Route, excluding tried: Set<String>, now: Double) -> GatewayConfig.Address? {
-        let candidates = route.upstreams.filter { !tried.contains($0.description) }
+        let candidates = tried.isEmpty ? route.upstreams : route.upstreams.filter { !tried.contains($0.description) }
         guard !candidates.isEmpty else { return nil }
         let start = roundRobin.add(1, ordering: .relaxed).newValue
         if !anyFailed.load(ordering: .relaxed) { return candidates[start % candidates.count] }
@@ -78,6 +78,7 @@ func monotonicSeconds() -> Double {
 final class ConfigSnapshot: Sendable {
     let config: GatewayConfig
     let cors: CORSPolicy
+    let clientAddress: ClientAddress
     let routeIndex: [String: Int]
     /// Counted per configuration: a reload starts them again, as a restart would.
     let metrics: GatewayMetrics
@@ -85,6 +86,7 @@ final class ConfigSnapshot: Sendable {
     init(_ config: GatewayConfig) {
         self.config = config
         cors = CORSPolicy(cors: config.cors)
+        clientAddress = ClientAddress(trustedProxies: config.trustedProxies)
         routeIndex = Dictionary(config.routes.enumerated().map { ($0.element.prefix, $0.offset) }, uniquingKeysWith: { first, _ in first })
         metrics = GatewayMetrics(routes: config.routes.map(\.prefix))
     }

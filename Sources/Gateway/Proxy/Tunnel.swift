@@ -42,14 +42,11 @@ enum Tunnel {
         typealias OutboundOut = ByteBuffer
         let peer: any Channel
         let idle: IdleTimer
-        var context: ChannelHandlerContext?
 
         init(peer: any Channel, idle: IdleTimer) {
             self.peer = peer
             self.idle = idle
         }
-
-        func handlerAdded(context: ChannelHandlerContext) { self.context = context }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             idle.touch()

@@ -40,9 +40,7 @@ public struct MongoProfileRepository: ProfileRepository {
     }
 
     public func delete(userId: String, session: MongoSession?) async throws -> Profile? {
-        guard let profile = try await profiles.findOne(.eq("_id", userId), session: session) else { return nil }
-        try await profiles.deleteOne(.eq("_id", userId), session: session)
-        return profile
+        try await profiles.findOneAndDelete(.eq("_id", userId), session: session)
     }
 
     public func list(search: String?, excluding: String?, skip: Int, limit: Int) async throws -> (profiles: [Profile], total: Int) {

@@ -136,10 +136,7 @@ struct ProfileRoutes: Sendable {
     }
 
     static func userId(_ context: ServiceRequestContext) throws -> String {
-        guard let raw = context.parameters.get("userId"), ObjectId(raw) != nil else {
-            throw APIError.badRequest("userId must be a user id (24 hex digits)", code: "invalid_id")
-        }
-        return raw.lowercased()
+        try context.idParameter("userId", naming: "a user id").hex
     }
 
     static func integer(_ raw: String?, name: String, default fallback: Int, in range: ClosedRange<Int>) throws -> Int {

@@ -69,10 +69,8 @@ public struct MongoInviteRepository: InviteRepository {
     }
 
     public func cancel(id: ObjectId, by userId: String) async throws -> Invite? {
-        let mine: Filter = .eq("_id", id) && .eq("fromUserId", userId) && .eq("status", InviteStatus.pending.rawValue)
-        guard let invite = try await invites.findOne(mine) else { return nil }
-        // The status in the filter again: a response in between wins.
-        return try await invites.deleteOne(mine) == 1 ? invite : nil
+        // One write: a response that comes first leaves nothing pending to delete.
+        try await invites.findOneAndDelete(.eq("_id", id) && .eq("fromUserId", userId) && .eq("status", InviteStatus.pending.rawValue))
     }
 
     public func sent(by userId: String, limit: Int) async throws -> [Invite] {

@@ -114,9 +114,6 @@ struct InviteRoutes: Sendable {
     }
 
     static func requestId(_ context: ServiceRequestContext) throws -> ObjectId {
-        guard let raw = context.parameters.get("requestId"), let id = ObjectId(raw) else {
-            throw APIError.badRequest("requestId must be an invite id (24 hex digits)", code: "invalid_id")
-        }
-        return id
+        try context.idParameter("requestId", naming: "an invite id")
     }
 }

@@ -12,8 +12,14 @@ public struct ClientAddress: Sendable {
 
     public func of(_ request: Request, peer: SocketAddress?) -> String {
         guard let peerIP = peer?.ipAddress else { return "unknown" }
-        guard isTrusted(peerIP) else { return peerIP }
-        let hops = Self.hops(request.headers[values: .xForwardedFor])
+        return resolve(peerIP: peerIP, peerTrusted: isTrusted(peerIP), forwardedFor: request.headers[values: .xForwardedFor])
+    }
+
+    /// The client of a request from `peerIP` (whose trust the caller may have worked out
+    /// once per connection) that carried these `X-Forwarded-For` values.
+    public func resolve(peerIP: String, peerTrusted: Bool, forwardedFor values: [String]) -> String {
+        guard peerTrusted, !values.isEmpty else { return peerIP }
+        let hops = Self.hops(values)
         for hop in hops.reversed() where !isTrusted(hop) {
             return IPNetwork.parseAddress(hop) == nil ? "unknown" : hop
         }
@@ -27,5 +33,5 @@ public struct ClientAddress: Sendable {
         }
     }
 
-    func isTrusted(_ address: String) -> Bool { trustedProxies.contains { $0.contains(address) } }
+    public func isTrusted(_ address: String) -> Bool { trustedProxies.contains { $0.contains(address) } }
 }
