@@ -199,6 +199,10 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),
+        .testTarget(
+            name: "APITests",
+            dependencies: ["ServiceTestSupport", "BSON", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            swiftSettings: swiftSettings),
         .testTarget(name: "SwitchboardTests", dependencies: ["TestSupport", "AMQP", "Events", "Mongo"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ServiceKitTests",

@@ -115,7 +115,7 @@ extension BrokerCrashTests {
             let started = ContinuousClock.now
             stuck.cancel()
             await #expect(throws: CancellationError.self) { try await stuck.value }
-            #expect(ContinuousClock.now - started < .seconds(1), "cancellation does not wait for the broker")
+            #expect(ContinuousClock.now - started < .seconds(10), "cancellation does not wait for the broker (which never comes back while this runs)")
 
             try await TestServers.servers("restart", server.name)
             try await publisher.publish(t.message("after"))

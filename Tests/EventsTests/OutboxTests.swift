@@ -107,7 +107,9 @@ private struct SignupFailed: Error {}
             let started = ContinuousClock.now
             await group.triggerGracefulShutdown()
             try await running.value
-            #expect(ContinuousClock.now - started < .seconds(3))
+            // Without the prompt stop it would wait for a broker that never comes back; the
+            // bound only tells that from a loaded machine's slow second (3 s flaked at 3.16 s).
+            #expect(ContinuousClock.now - started < .seconds(15))
             #expect(try await outbox.pendingCount() == 1, "the event waits for the next start")
 
             try await TestServers.servers("restart", server.name)

@@ -25,6 +25,26 @@ import Testing
         #expect(config.securityHeaders.first { $0.name == "Content-Security-Policy" }?.value == "default-src 'none'; frame-ancestors 'none'")
         #expect(config.cors.allowedOrigins == ["http://localhost:5173"] && config.cors.allowCredentials && config.cors.maxAgeSeconds == 600)
         #expect(config.route(for: "/profile/patchProfile")?.maxBodyBytes == 6 * 1024 * 1024)
+        let document = try #require(config.openAPIDocument, "gateway.conf names the repository's OpenAPI document")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(document)) as? [String: Any])
+        #expect(object["openapi"] as? String == "3.1.0")
+    }
+
+    @Test func theOpenAPIFileMustBeAnOpenAPIDocument() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("openapi-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Data(#"{"openapi": "3.1.0", "paths": {}}"#.utf8).write(to: dir.appendingPathComponent("api.json"))
+        try Data(#"{"swagger": "2.0"}"#.utf8).write(to: dir.appendingPathComponent("old.json"))
+        let file = dir.appendingPathComponent("gw.conf").path
+        let good = try GatewayConfig.parse("openapi api.json;\nroute / { upstream 1; }", file: file)
+        #expect(good.openAPIDocument == Array(#"{"openapi": "3.1.0", "paths": {}}"#.utf8), "relative to the configuration file")
+        #expect(throws: GatewayConfigError(file: file, line: 2, reason: "openapi missing.json cannot be read")) {
+            _ = try GatewayConfig.parse("route / { upstream 1; }\nopenapi missing.json;", file: file)
+        }
+        #expect(throws: GatewayConfigError(file: file, line: 1, reason: "openapi old.json is not an OpenAPI 3 JSON document")) {
+            _ = try GatewayConfig.parse("openapi old.json;\nroute / { upstream 1; }", file: file)
+        }
     }
 
     @Test func everyValueHasItsUnits() throws {

@@ -66,7 +66,7 @@ import TestSupport
             let generated = try rawHTTPGet(port: port, path: "/svc/x", headers: ["X-Request-Id": "bad id with spaces"])
             #expect(generated.headers["x-request-id"]?.count == 32, "an unacceptable request id is replaced")
             let missing = try rawHTTPGet(port: port, path: "/nowhere")
-            #expect(missing.status == 404 && Self.errorCode(missing) == "not_found")
+            #expect(missing.status == 404 && Self.errorCode(missing) == "no_route")
             let health = try rawHTTPGet(port: port, path: "/health")
             #expect(health.status == 200 && Self.json(health)["status"] as? String == "ok")
             let metrics = try rawHTTPGet(port: port, path: "/metrics")
@@ -135,6 +135,19 @@ import TestSupport
         }
         #expect(a.requests.load(ordering: .relaxed) == 5, "preflights are answered at the gateway")
         await a.stop()
+    }
+
+    @Test func servesTheOpenAPIDocumentItNames() async throws {
+        let document = URL(fileURLWithPath: GatewayConfigTests.repositoryConfig).deletingLastPathComponent().appendingPathComponent("openapi.json").path
+        try await Self.withGateway("openapi \(document);\nroute /svc/ { upstream 1; }") { _, port in
+            let response = try rawHTTPGet(port: port, path: "/openapi.json")
+            #expect(response.status == 200 && response.headers["content-type"] == "application/json")
+            #expect(Data(response.body.utf8) == (try Data(contentsOf: URL(fileURLWithPath: document))))
+        }
+        try await Self.withGateway("route /svc/ { upstream 1; }") { _, port in
+            let response = try rawHTTPGet(port: port, path: "/openapi.json")
+            #expect(response.status == 404, "no document named, none served")
+        }
     }
 
     @Test func malformedHTTPIsRefusedBeforeAnyUpstream() async throws {

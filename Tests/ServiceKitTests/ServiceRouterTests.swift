@@ -87,7 +87,7 @@ private func testRouter(checks: [ReadinessCheck] = []) -> Router<ServiceRequestC
             try await client.execute(uri: "/nowhere", method: .get) { response in
                 #expect(response.status == .notFound)
                 let decoded = try JSONDecoder().decode(ErrorBody.self, from: Data(buffer: response.body))
-                #expect(decoded.error.code == "not_found")
+                #expect(decoded.error.code == "no_route", "an unknown route is told apart from a missing record")
             }
         }
     }

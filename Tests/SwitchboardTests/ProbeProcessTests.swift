@@ -37,7 +37,7 @@ import Glibc
         #expect(response.body.contains("\"mongo\":\"up\"") && response.body.contains("\"redis\":\"up\"") && response.body.contains("\"rabbitmq\":\"up\""))
         #expect(try rawHTTPGet(port: port, path: "/health").status == 200)
         let missing = try rawHTTPGet(port: port, path: "/nope")
-        #expect(missing.status == 404 && missing.body.contains("\"code\":\"not_found\""))
+        #expect(missing.status == 404 && missing.body.contains("\"code\":\"no_route\""))
 
         process.signal(SIGTERM)
         let exit = await process.wait()

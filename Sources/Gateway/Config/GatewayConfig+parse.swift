@@ -52,6 +52,7 @@ extension GatewayConfig {
             case "max_header_size": config.maxHeaderBytes = try statement.size(statement.single(), in: 1024...(1024 * 1024))
             case "limiter_max_clients": config.limiterMaxClients = try statement.integer(statement.single(), in: 100...10_000_000)
             case "access_log": config.accessLog = try statement.flag(statement.single())
+            case "openapi": config.openAPIDocument = try statement.openAPIDocument(statement.single(), configFile: file)
             case "cors":
                 for inner in try statement.block() { try config.cors.apply(inner) }
             case "security_headers":
@@ -87,6 +88,25 @@ extension GatewayConfig {
         }
         guard !config.routes.isEmpty else { throw GatewayConfigError(file: file, line: 0, reason: "no route is defined") }
         return config
+    }
+}
+
+extension ConfigSyntax.Statement {
+    /// The bytes of an OpenAPI document, its path relative to the configuration file; it
+    /// must be a JSON object naming an OpenAPI 3 version, so a wrong file fails at load.
+    func openAPIDocument(_ path: String, configFile: String) throws -> [UInt8] {
+        let base = URL(fileURLWithPath: configFile).deletingLastPathComponent()
+        let url = path.hasPrefix("/") ? URL(fileURLWithPath: path) : base.appendingPathComponent(path)
+        let data: Data
+        do {
+            data = try Data(contentsOf: url)
+        } catch {
+            throw self.error("openapi \(path) cannot be read")
+        }
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let version = object["openapi"] as? String, version.hasPrefix("3.")
+        else { throw self.error("openapi \(path) is not an OpenAPI 3 JSON document") }
+        return Array(data)
     }
 }
 

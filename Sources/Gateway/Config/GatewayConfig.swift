@@ -15,6 +15,8 @@ public struct GatewayConfig: Sendable, Equatable {
     public var accessLog = true
     public var cors = CORS()
     public var securityHeaders: [Header] = GatewayConfig.defaultSecurityHeaders
+    /// The OpenAPI document served at `/openapi.json` (`openapi FILE;`), read and checked at load.
+    public var openAPIDocument: [UInt8]?
     public var routes: [Route] = []
 
     public init() {}

@@ -180,7 +180,7 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
             return respond(status: .ok, body: local.body, contentType: local.type, requestId: requestId, keepAlive: keepAlive, origin: head.headers.first(name: "Origin"))
         }
         guard let route = config.route(for: path) else {
-            return respond(status: .notFound, code: "not_found", message: "No route for \(path.prefix(200))", requestId: requestId, keepAlive: keepAlive)
+            return respond(status: .notFound, code: "no_route", message: "No route for \(path.prefix(200))", requestId: requestId, keepAlive: keepAlive)
         }
         guard head.method != .CONNECT, head.method != .TRACE else {
             return respond(status: .methodNotAllowed, code: "method_not_allowed", message: "Method not allowed", requestId: requestId, keepAlive: keepAlive)
@@ -447,6 +447,8 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
             return (GatewayResponses.json(["status": "ok", "upstreams": upstreams]), "application/json")
         case "/metrics":
             return (ByteBuffer(string: current.metrics.prometheusText()), "text/plain; version=0.0.4")
+        case "/openapi.json":
+            return current.openAPI.map { ($0, "application/json") }
         default:
             return nil
         }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOCore
 import NIOConcurrencyHelpers
 import ServiceKit
 import Synchronization
@@ -82,6 +83,7 @@ final class ConfigSnapshot: Sendable {
     let routeIndex: [String: Int]
     /// Counted per configuration: a reload starts them again, as a restart would.
     let metrics: GatewayMetrics
+    let openAPI: ByteBuffer?
 
     init(_ config: GatewayConfig) {
         self.config = config
@@ -89,5 +91,6 @@ final class ConfigSnapshot: Sendable {
         clientAddress = ClientAddress(trustedProxies: config.trustedProxies)
         routeIndex = Dictionary(config.routes.enumerated().map { ($0.element.prefix, $0.offset) }, uniquingKeysWith: { first, _ in first })
         metrics = GatewayMetrics(routes: config.routes.map(\.prefix))
+        openAPI = config.openAPIDocument.map { ByteBuffer(bytes: $0) }
     }
 }

@@ -24,8 +24,11 @@ public struct ErrorMiddleware<Context: ServiceContext>: RouterMiddleware {
     public static func translate(_ error: any Error) -> APIError {
         switch error {
         case let e as APIError: return e
+        case let e as HTTPError where e.status == .notFound && e.body == nil:
+            // The router's: no route has this method and path (told apart from a missing record).
+            return APIError(.notFound, code: "no_route", message: "No such route")
         case let e as HTTPError:
-            // Hummingbird's own: malformed JSON, unknown routes.
+            // Hummingbird's own: malformed JSON and the like.
             return APIError(e.status, code: code(for: e.status), message: e.body ?? e.status.reasonPhrase, headers: e.headers)
         case let e as any HTTPResponseError:
             // For example a body over the size limit (NIOTooManyBytesError).
