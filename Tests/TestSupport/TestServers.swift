@@ -28,11 +28,17 @@ public enum TestServers {
         "\(prefix)_\(UInt32.random(in: 0...UInt32.max))"
     }
 
+    /// The repository's root folder.
+    public static var repositoryRoot: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    }
+
+    /// The Python with the project's test clients installed (`scripts/install` puts them in `.venv`).
+    public static var python: String { env["SWITCHBOARD_TEST_PYTHON"] ?? repositoryRoot.appendingPathComponent(".venv/bin/python").path }
+
     /// Runs `scripts/servers ARGS` (start, stop, kill, restart a named server) and waits for it.
     public static func servers(_ arguments: String...) async throws {
-        let script = URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("scripts/servers").path
+        let script = repositoryRoot.appendingPathComponent("scripts/servers").path
         let status = try await ChildProcess([script] + arguments).wait()
         guard status == 0 else { throw ServerControlError(arguments: arguments, status: status) }
     }

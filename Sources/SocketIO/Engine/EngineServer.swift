@@ -1,0 +1,106 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import Synchronization
+
+/// An Engine.IO 4 server: sessions over HTTP long-polling and WebSocket, the upgrade
+/// from one to the other, heartbeats. What the messages mean is its handler's business.
+public final class EngineServer: Sendable {
+    public let configuration: EngineConfiguration
+    let handler: any EngineHandler
+    let logger: Logger
+    private let sessions = Mutex<[String: EngineSession]>([:])
+
+    public init(configuration: EngineConfiguration = .init(), handler: any EngineHandler, logger: Logger) {
+        self.configuration = configuration
+        self.handler = handler
+        self.logger = logger
+    }
+
+    public var sessionCount: Int { sessions.withLock { $0.count } }
+
+    func session(_ id: String) -> EngineSession? { sessions.withLock { $0[id] } }
+
+    func openSession(handshake: EngineHandshake, transport: EngineSession.Transport) -> EngineSession {
+        let session = EngineSession(id: Self.newId(), handshake: handshake, transport: transport, configuration: configuration) { [self] session, reason in
+            sessions.withLock { _ = $0.removeValue(forKey: session.id) }
+            Task { await handler.engineClosed(session, reason: reason) }
+        }
+        sessions.withLock { $0[session.id] = session }
+        session.startHeartbeat()
+        return session
+    }
+
+    /// Closes every session (at shutdown).
+    public func closeAll() {
+        for session in sessions.withLock({ Array($0.values) }) { session.close(.serverClose) }
+    }
+
+    /// 120 random bits, URL-safe.
+    static func newId() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<15).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        return Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+    }
+
+    // MARK: packets from the client, whatever the transport
+
+    /// Applies one packet; false when the packet breaks the protocol (the session is closed).
+    func receive(_ packet: EnginePacket, on session: EngineSession) async -> Bool {
+        switch packet {
+        case .pong: session.pongReceived()
+        case .message(let message): await handler.engine(session, received: message)
+        case .close: session.close(.clientClose, final: [.noop])
+        case .noop, .upgrade, .ping: break  // a v4 client does not ping; stray upgrades are harmless
+        case .open:
+            session.close(.parseError)
+            return false
+        }
+        return true
+    }
+
+    // MARK: query checks
+
+    enum QueryError: Error {
+        case badVersion, badTransport, unknownSession, badMethod, badRequest
+    }
+
+    struct Query {
+        let transport: String
+        let sid: String?
+        let all: [String: String]
+    }
+
+    static func parseQuery(_ items: [String: String]) throws(QueryError) -> Query {
+        guard items["EIO"] == "4" else { throw .badVersion }
+        guard let transport = items["transport"], transport == "polling" || transport == "websocket" else { throw .badTransport }
+        return Query(transport: transport, sid: items["sid"], all: items)
+    }
+
+    static func queryItems(_ uri: String) -> [String: String] {
+        guard let query = uri.split(separator: "?", maxSplits: 1).dropFirst().first else { return [:] }
+        var items: [String: String] = [:]
+        for pair in query.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            let key = String(parts[0]).removingPercentEncoding ?? String(parts[0])
+            let value = parts.count > 1 ? (String(parts[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(parts[1])) : ""
+            items[key] = value
+        }
+        return items
+    }
+
+    static func errorResponse(_ error: QueryError) -> Response {
+        let (code, message) = switch error {
+        case .unknownSession: (1, "Session ID unknown")
+        case .badMethod: (2, "Bad handshake method")
+        case .badVersion: (5, "Unsupported protocol version")
+        case .badTransport: (0, "Transport unknown")
+        case .badRequest: (3, "Bad request")
+        }
+        return Response(status: .badRequest, headers: [.contentType: "application/json"],
+                        body: .init(byteBuffer: ByteBuffer(string: #"{"code":\#(code),"message":"\#(message)"}"#)))
+    }
+}

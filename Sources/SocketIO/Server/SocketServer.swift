@@ -1,0 +1,110 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// A Socket.IO 5 server over an `EngineServer`: namespaces, sockets, rooms, events and
+/// acknowledgements, binary attachments. Nothing here knows what the events mean.
+public final class SocketServer: EngineHandler {
+    public let connectTimeout: Duration
+    let logger: Logger
+    private let namespaces = Mutex<[String: Namespace]>([:])
+    private let connections = Mutex<[String: Connection]>([:])
+
+    public init(connectTimeout: Duration = .seconds(45), logger: Logger) {
+        self.connectTimeout = connectTimeout
+        self.logger = logger
+        _ = of("/")
+    }
+
+    /// The namespace called `name`, made on first use; clients may connect only to those made.
+    public func of(_ name: String) -> Namespace {
+        namespaces.withLock { all in
+            if let existing = all[name] { return existing }
+            let namespace = Namespace(name: name, logger: logger)
+            all[name] = namespace
+            return namespace
+        }
+    }
+
+    func namespace(_ name: String) -> Namespace? { namespaces.withLock { $0[name] } }
+
+    // MARK: EngineHandler
+
+    public func engineOpened(_ session: EngineSession) async {
+        let connection = Connection(session: session)
+        connections.withLock { $0[session.id] = connection }
+        let timeout = connectTimeout
+        // A client that never joins a namespace is dropped.
+        Task { [weak connection] in
+            try? await Task.sleep(for: timeout)
+            guard let connection, !connection.hasConnected else { return }
+            connection.session.close(.serverClose)
+        }
+    }
+
+    public func engine(_ session: EngineSession, received message: EngineMessage) async {
+        guard let connection = connections.withLock({ $0[session.id] }) else { return }
+        do {
+            guard let packet = try connection.assemble(message) else { return }  // waits for attachments
+            await dispatch(packet, on: connection)
+        } catch {
+            logger.debug("invalid Socket.IO packet: \(error)", metadata: ["sid": "\(session.id)"])
+            session.close(.parseError)
+        }
+    }
+
+    public func engineClosed(_ session: EngineSession, reason: EngineCloseReason) async {
+        guard let connection = connections.withLock({ $0.removeValue(forKey: session.id) }) else { return }
+        for socket in connection.removeAllSockets() {
+            await socket.namespace.remove(socket, reason: reason.rawValue)
+        }
+    }
+
+    // MARK: packets
+
+    private func dispatch(_ packet: SocketPacket, on connection: Connection) async {
+        switch packet.kind {
+        case .connect: await connect(packet, on: connection)
+        case .disconnect:
+            if let socket = connection.removeSocket(namespace: packet.namespace) {
+                await socket.namespace.remove(socket, reason: "client namespace disconnect")
+            }
+        case .event, .binaryEvent:
+            guard let socket = connection.socket(namespace: packet.namespace), var items = packet.payload?.arrayValue,
+                  let name = items.removeFirst().stringValue else { return }
+            await socket.handle(event: name, arguments: items, ackId: packet.ackId)
+        case .ack, .binaryAck:
+            guard let socket = connection.socket(namespace: packet.namespace), let id = packet.ackId else { return }
+            socket.acknowledged(id: id, arguments: packet.payload?.arrayValue ?? [])
+        case .connectError:
+            break  // refused when decoded
+        }
+    }
+
+    private func connect(_ packet: SocketPacket, on connection: Connection) async {
+        guard let namespace = namespace(packet.namespace) else {
+            connection.send(SocketPacket(.connectError, namespace: packet.namespace, payload: ["message": "Invalid namespace"]))
+            return
+        }
+        guard connection.socket(namespace: namespace.name) == nil else { return }  // connected already
+        let handshake = SocketHandshake(auth: packet.payload ?? .object([]), engine: connection.session.handshake)
+        let socket = Socket(id: EngineServer.newId(), namespace: namespace, handshake: handshake, connection: connection)
+        do {
+            try await namespace.authorize(socket)
+        } catch {
+            let message = (error as? SocketConnectionRefused)?.message ?? "Not authorized"
+            connection.send(SocketPacket(.connectError, namespace: namespace.name, payload: ["message": .string(message)]))
+            return
+        }
+        connection.add(socket)
+        connection.send(SocketPacket(.connect, namespace: namespace.name, payload: ["sid": .string(socket.id)]))
+        await connection.session.written()
+        await namespace.connected(socket)
+    }
+}
+
+/// Thrown by a namespace's authorizer: the client gets a CONNECT_ERROR with `message`.
+public struct SocketConnectionRefused: Error, Sendable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+}
