@@ -168,6 +168,25 @@ import TestSupport
         await a.stop()
     }
 
+    @Test func pipelinedRequestsAreAnsweredInOrder() async throws {
+        let a = try await Upstream.start("a")
+        try await Self.withGateway("route /svc/ { upstream 127.0.0.1:\(a.port); strip_prefix /svc; }") { _, port in
+            // Three requests in one write, the second with a body: each waits for the one before.
+            let bytes = "GET /svc/first HTTP/1.1\r\nHost: a\r\n\r\n"
+                + "POST /svc/second HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello"
+                + "GET /svc/third HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
+            let response = try rawExchange(port: port, Array(bytes.utf8))
+            #expect(response.status == 200)
+            let text = response.body
+            let order = ["first", "second", "third"].compactMap { text.range(of: "\($0)\"")?.lowerBound }  // each path's only mention: its uri
+            #expect(order.count == 3 && order == order.sorted(), "\(text)")
+            #expect(text.components(separatedBy: "HTTP/1.1 200").count == 3, "two more responses follow the first")
+            #expect(text.contains("\"bodyBytes\":5"))
+        }
+        #expect(a.requests.load(ordering: .relaxed) == 3)
+        await a.stop()
+    }
+
     @Test func largeBodiesStreamBothWays() async throws {
         let a = try await Upstream.start("a")
         try await Self.withGateway("route / { upstream 127.0.0.1:\(a.port); max_body 6m; }") { _, port in

@@ -25,6 +25,7 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
     private var peer: (ip: String, trusted: Bool)?
     /// Request ids need to be unique, not secret: a fast generator seeded from the system's.
     private var ids = RequestIds()
+    private var queued: [HTTPServerRequestPart] = []
 
     enum State {
         case idle
@@ -99,7 +100,47 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
+        let part = unwrapInboundIn(data)
+        // A pipelined request waits until the one in progress is answered; reading stops
+        // meanwhile, so a client cannot queue without bound. (NIO's pipelining handler
+        // would do this by toggling read interest on every request: two syscalls each.)
+        if !queued.isEmpty || (part.isHead && isBusy) {
+            queued.append(part)
+            if queued.count == 1 { context.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in } }
+            return
+        }
+        handle(part)
+    }
+
+    private var isBusy: Bool {
+        if case .idle = state { return false }
+        return true
+    }
+
+    /// Requests that arrived while another was in progress, replayed once it is done.
+    private func resumeQueued() {
+        guard !queued.isEmpty else { return }
+        var parts = queued[...]
+        queued = []
+        while let part = parts.first {
+            if part.isHead && isBusy {
+                queued = Array(parts)
+                return
+            }
+            parts = parts.dropFirst()
+            handle(part)
+        }
+        flushUpstream()
+        context.channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
+    }
+
+    private func becameIdle() {
+        armHeaderTimer()
+        resumeQueued()
+    }
+
+    private func handle(_ part: HTTPServerRequestPart) {
+        switch part {
         case .head(let head): begin(head)
         case .body(let buffer):
             switch state {
@@ -119,18 +160,23 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
                 send(.end(nil), in: exchange)
             case .answered(let keepAlive):
                 state = .idle
-                if keepAlive { armHeaderTimer() } else { context.close(promise: nil) }
+                if keepAlive { becameIdle() } else { context.close(promise: nil) }
             default: break
             }
         }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
+        flushUpstream()
+        context.fireChannelReadComplete()
+    }
+
+    /// Body parts written upstream during a read burst go out together at its end.
+    private func flushUpstream() {
         if upstreamNeedsFlush, case .proxying(let exchange) = state {
             exchange.upstream?.channel.flush()
         }
         upstreamNeedsFlush = false
-        context.fireChannelReadComplete()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -359,7 +405,7 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
         exchange.upstream = nil
         log(exchange, status: exchange.responseStatus ?? 0, upstream: exchange.lastInstance)
         state = .idle
-        if exchange.keepAlive { armHeaderTimer() } else { context.close(promise: nil) }
+        if exchange.keepAlive { becameIdle() } else { context.close(promise: nil) }
     }
 
     /// Answers a request that is being proxied with the gateway's own error.
@@ -369,7 +415,7 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
         state = exchange.requestEnded ? .idle : .answered(keepAlive: exchange.keepAlive)
         writeResponse(status: status, body: GatewayResponses.errorBody(message: message, code: code, requestId: exchange.requestId),
                       contentType: "application/json; charset=utf-8", requestId: exchange.requestId, keepAlive: exchange.keepAlive, origin: exchange.origin)
-        if exchange.requestEnded { if exchange.keepAlive { armHeaderTimer() } else { context.close(promise: nil) } }
+        if exchange.requestEnded { if exchange.keepAlive { becameIdle() } else { context.close(promise: nil) } }
     }
 
     /// Stops a request mid-body (too large): answer, drop the upstream side, close.
@@ -478,5 +524,12 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
         guard let strip, uri.hasPrefix(strip) else { return uri }
         let rest = String(uri.dropFirst(strip.count))
         return rest.hasPrefix("/") ? rest : "/" + rest
+    }
+}
+
+extension HTTPServerRequestPart {
+    var isHead: Bool {
+        if case .head = self { return true }
+        return false
     }
 }
