@@ -62,6 +62,10 @@ final class ClientPool: @unchecked Sendable {
 public final class MongoClient: Sendable {
     let pool: ClientPool
     let threads: NIOThreadPool
+    /// A session holds a pooled client for its whole life; if sessions held them all, the
+    /// threads would block popping one and the sessions could never finish. At most
+    /// three quarters of the pool goes to sessions; the others wait, off any thread.
+    let sessionPermits: Permits
     public let logger: Logger
 
     /// - Parameters:
@@ -70,6 +74,7 @@ public final class MongoClient: Sendable {
     ///     clients than that, so open cursors and GridFS streams do not starve it.
     public init(uri: String, threads: Int = 8, logger: Logger = Logger(label: "mongo")) throws {
         pool = try ClientPool(uri: uri, maxSize: threads * 4)
+        sessionPermits = Permits(threads * 3)
         self.threads = NIOThreadPool(numberOfThreads: threads)
         self.threads.start()
         self.logger = logger

@@ -94,6 +94,10 @@ extension MongoClient {
     /// A write conflict with another transaction is retried, up to `attempts` times in all.
     @discardableResult
     public func withTransaction<T: Sendable>(attempts: Int = 3, _ body: (MongoSession) async throws -> T) async throws -> T {
+        try await sessionPermits.withPermit { try await transaction(attempts: attempts, body) }
+    }
+
+    private func transaction<T: Sendable>(attempts: Int, _ body: (MongoSession) async throws -> T) async throws -> T {
         var attempt = 1
         while true {
             let session = try await MongoSession.startTransaction(client: self)

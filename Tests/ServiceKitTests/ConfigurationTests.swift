@@ -14,10 +14,10 @@ import Testing
     @Test func valuesAreReadFromTheEnvironment() throws {
         let env = Environment([
             "AUTH_PORT": "6000", "MONGO_URI": "mongodb://db:1/", "REDIS_PORT": "7000", "AMQP_HOST": "mq",
-            "LOG_LEVEL": "debug", "LOG_FORMAT": "text", "AMQP_HEARTBEAT_SECONDS": "30",
+            "LOG_LEVEL": "debug", "LOG_FORMAT": "text", "AMQP_HEARTBEAT_SECONDS": "30", "MONGO_THREADS": "3",
         ])
         let config = try ServiceConfiguration.load(service: "auth", defaultPort: 5000, from: env)
-        #expect(config.port == 6000 && config.mongoURI == "mongodb://db:1/" && config.redisPort == 7000)
+        #expect(config.port == 6000 && config.mongoURI == "mongodb://db:1/" && config.redisPort == 7000 && config.mongoThreads == 3)
         #expect(config.amqp.host == "mq" && config.amqp.heartbeatSeconds == 30)
         #expect(config.logLevel == .debug && config.logFormat == .text)
     }

@@ -15,7 +15,7 @@ import Glibc
     }
 
     @Test func servesReadinessLogsJSONAndStopsOnSIGTERM() async throws {
-        let port = 20000 + Int.random(in: 0..<10000)
+        let port = try freeLoopbackPort()
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("probe-\(port).log").path
         defer { try? FileManager.default.removeItem(atPath: log) }
         let process = try ChildProcess([Self.binary, "probe"], environment: [

@@ -10,6 +10,8 @@ public struct ServiceConfiguration: Sendable {
     /// `MONGO_URI` (default mongodb://127.0.0.1:27017/) and `MONGO_DATABASE` (default `<service>DB`).
     public var mongoURI: String
     public var mongoDatabase: String
+    /// `MONGO_THREADS` (8): concurrent MongoDB calls, each on a pooled connection of its own.
+    public var mongoThreads: Int
     /// `REDIS_HOST` (127.0.0.1), `REDIS_PORT` (6379).
     public var redisHost: String
     public var redisPort: Int
@@ -35,6 +37,7 @@ public struct ServiceConfiguration: Sendable {
             port: try env.port("\(service.uppercased())_PORT", default: defaultPort),
             mongoURI: try env.url("MONGO_URI", default: "mongodb://127.0.0.1:27017/", schemes: ["mongodb", "mongodb+srv"]),
             mongoDatabase: env.string("MONGO_DATABASE", default: "\(service)DB"),
+            mongoThreads: try env.int("MONGO_THREADS", default: 8, in: 1...64),
             redisHost: env.string("REDIS_HOST", default: "127.0.0.1"),
             redisPort: try env.port("REDIS_PORT", default: 6379),
             amqp: AMQPConfiguration(

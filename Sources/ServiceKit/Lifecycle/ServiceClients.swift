@@ -9,7 +9,7 @@ public struct ServiceClients: Sendable {
     public let redis: RedisClient
 
     public init(_ service: ServiceConfiguration, logger: Logger) throws {
-        mongo = try MongoClient(uri: service.mongoURI, threads: 8, logger: logger)
+        mongo = try MongoClient(uri: service.mongoURI, threads: service.mongoThreads, logger: logger)
         database = mongo.database(service.mongoDatabase)
         redis = RedisClient(host: service.redisHost, port: service.redisPort, logger: logger)
     }
