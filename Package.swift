@@ -123,6 +123,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "Chat",
+            dependencies: [
+                "ServiceKit", "Events", "Mongo", "Redis", "AMQP", "BSON", "SocketIO",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "Gateway",
             dependencies: [
                 "ServiceKit",
@@ -149,7 +158,7 @@ let package = Package(
         .executableTarget(
             name: "switchboard",
             dependencies: [
-                "ServiceKit", "Mongo", "AMQP", "Redis", "Auth", "Profile", "RequestService", "Gateway", "SocketIO",
+                "ServiceKit", "Mongo", "AMQP", "Redis", "Auth", "Profile", "RequestService", "Chat", "Gateway", "SocketIO",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -189,7 +198,7 @@ let package = Package(
         .target(
             name: "ServiceTestSupport",
             dependencies: [
-                "Auth", "Profile", "RequestService", "ServiceKit", "Events", "AMQP", "Mongo", "BSON", "TestSupport",
+                "Auth", "Profile", "RequestService", "Chat", "ServiceKit", "Events", "AMQP", "Mongo", "BSON", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             path: "Tests/ServiceTestSupport", swiftSettings: swiftSettings),
@@ -219,6 +228,10 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ChatTests",
+            dependencies: ["Chat", "ServiceTestSupport", "TestSupport", "BSON", .product(name: "HummingbirdTesting", package: "hummingbird")],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "APITests",

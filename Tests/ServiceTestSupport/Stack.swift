@@ -1,6 +1,7 @@
 import AMQP
 import BSON
 import Auth
+import Chat
 import Events
 import Foundation
 import Hummingbird
@@ -22,12 +23,17 @@ public struct Stack: Sendable {
     public let profileDB: MongoDatabase
     public let requestDB: MongoDatabase
     public let authDB: MongoDatabase
+    /// Chat replicas over real sockets (Socket.IO needs them), sharing one database and
+    /// one consumer name; empty unless asked for.
+    public let chats: [any TestClientProtocol]
+    public let chatDB: MongoDatabase
 
     /// `redisPort` for profile and request (the fault Redis, for outage tests).
     public static func run(
-        redisPort: Int = TestServers.redisPort, _ body: @escaping @Sendable (Stack) async throws -> Void
+        redisPort: Int = TestServers.redisPort, chatReplicas: Int = 0, _ body: @escaping @Sendable (Stack) async throws -> Void
     ) async throws {
-        let names = (auth: TestServers.uniqueName("auth"), profile: TestServers.uniqueName("profile"), request: TestServers.uniqueName("request"))
+        let names = (auth: TestServers.uniqueName("auth"), profile: TestServers.uniqueName("profile"), request: TestServers.uniqueName("request"),
+                     chat: TestServers.uniqueName("chat"))
         let common = ["MONGO_URI": TestServers.mongoURI, "AMQP_PORT": String(TestServers.amqpPort), "LOG_LEVEL": "warning"]
         let mongo = try MongoClient(uri: TestServers.mongoURI, threads: 2)
         let authApp = try await buildAuthApplication(
@@ -46,25 +52,40 @@ public struct Stack: Sendable {
                 let requestApp = try await buildRequestApplication(
                     try RequestConfiguration.load(from: Environment(services.merging(["MONGO_DATABASE": names.request, "EVENTS_CONSUMER_NAME": names.request]) { _, n in n })),
                     logger: Logger(label: "request"))
+                let chatConfig = try ChatConfiguration.load(from: Environment(services.merging([
+                    "MONGO_DATABASE": names.chat, "EVENTS_CONSUMER_NAME": names.chat,
+                ]) { _, n in n }))
                 try await profileApp.test(.router) { profile in
                     try await requestApp.test(.router) { request in
-                        try await body(Stack(
-                            auth: auth, profile: profile, request: request, profileDB: mongo.database(names.profile),
-                            requestDB: mongo.database(names.request), authDB: mongo.database(names.auth)))
+                        try await live(replicas: chatReplicas, of: { try await buildChatApplication(chatConfig, logger: Logger(label: "chat")) }, []) { chats in
+                            try await body(Stack(
+                                auth: auth, profile: profile, request: request, profileDB: mongo.database(names.profile),
+                                requestDB: mongo.database(names.request), authDB: mongo.database(names.auth),
+                                chats: chats, chatDB: mongo.database(names.chat)))
+                        }
                     }
                 }
             }
         } catch {
-            try? await cleanUp(names: [names.auth, names.profile, names.request], consumers: [names.profile, names.request], mongo: mongo)
+            try? await cleanUp(names: [names.auth, names.profile, names.request, names.chat], consumers: [names.profile, names.request, names.chat], mongo: mongo)
             throw error
         }
-        try await cleanUp(names: [names.auth, names.profile, names.request], consumers: [names.profile, names.request], mongo: mongo)
+        try await cleanUp(names: [names.auth, names.profile, names.request, names.chat], consumers: [names.profile, names.request, names.chat], mongo: mongo)
+    }
+
+    /// Runs `replicas` apps made by `make` over real sockets, nested, then `body` with their clients.
+    static func live<App: ApplicationProtocol>(
+        replicas: Int, of make: @escaping @Sendable () async throws -> App, _ clients: [any TestClientProtocol],
+        _ body: @escaping @Sendable ([any TestClientProtocol]) async throws -> Void
+    ) async throws {
+        guard clients.count < replicas else { return try await body(clients) }
+        try await make().test(.live) { client in try await live(replicas: replicas, of: make, clients + [client], body) }
     }
 
     static func cleanUp(names: [String], consumers: [String], mongo: MongoClient) async throws {
         let admin = AMQPAdmin(config: AMQPConfiguration(port: TestServers.amqpPort))
         for consumer in consumers {
-            for type in [UserCreated.type, UserDeleted.type] {
+            for type in [UserCreated.type, UserDeleted.type, RequestAccepted.type, RequestRejected.type] {
                 try await admin.deleteQueue(EventTopology.queue(service: consumer, type: type))
                 try await admin.deleteQueue(EventTopology.deadLetterQueue(service: consumer, type: type))
             }

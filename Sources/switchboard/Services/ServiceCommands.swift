@@ -1,5 +1,6 @@
 import ArgumentParser
 import Auth
+import Chat
 import Foundation
 import Gateway
 import NIOCore
@@ -38,6 +39,16 @@ struct RequestCommand: AsyncParsableCommand {
     func run() async throws {
         let config = try RequestConfiguration.load()
         try await runService("request", config.service) { try await buildRequestApplication(config, logger: $0) }
+    }
+}
+
+/// `switchboard chat`: the chat service with Socket.IO (CHAT_PORT, default 5003).
+struct ChatCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "chat", abstract: "Run the chat service and its Socket.IO endpoint (CHAT_PORT, default 5003).")
+
+    func run() async throws {
+        let config = try ChatConfiguration.load()
+        try await runService("chat", config.service) { try await buildChatApplication(config, logger: $0) }
     }
 }
 

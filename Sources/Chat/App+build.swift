@@ -1,0 +1,49 @@
+import Events
+import Hummingbird
+import Logging
+import Mongo
+import Redis
+import ServiceKit
+import SocketIO
+
+/// Assembles the chat service from its configuration: the same function serves
+/// `switchboard chat` and the tests. REST routes and Socket.IO (`/socket.io/`, both
+/// transports) share one port.
+public func buildChatApplication(_ config: ChatConfiguration, logger: Logger) async throws -> some ApplicationProtocol {
+    let service = config.service
+    let clients = try ServiceClients(service, logger: logger)
+    let (mongo, database, redis) = (clients.mongo, clients.database, clients.redis)
+
+    let store = MongoChatStore(database: database)
+    try await store.prepare()
+    let membership = Membership(store: store, cache: JSONCache(redis: redis, prefix: "chat:v1:member", ttlSeconds: config.permissionCacheSeconds, logger: logger))
+
+    let consumer = EventConsumer(service: service.consumerName, mongo: mongo, database: service.mongoDatabase, amqp: service.amqp, logger: logger)
+    ChatEvents.register(on: consumer, store: store, membership: membership)
+    try await consumer.start()
+
+    let sockets = SocketServer(connectTimeout: .milliseconds(config.connectTimeoutMilliseconds), logger: logger)
+    let namespace = sockets.of("/")
+    let deliveries = Deliveries(amqp: service.amqp, logger: logger) { _, message in LiveMessages.emit(message, on: namespace) }
+    let live = LiveMessages(namespace: namespace, deliveries: deliveries)
+    let verifier = JWKSVerifier(url: service.jwksURL, logger: logger)
+    ChatSockets(store: store, membership: membership, live: live, verifier: verifier, denyList: TokenDenyList(redis: redis, logger: logger), logger: logger)
+        .install(on: namespace)
+    let engine = EngineServer(configuration: config.engine, handler: sockets, logger: logger)
+    let mounts = EngineMounts([("/socket.io", engine)])
+
+    let router = makeServiceRouter(checks: [.mongo(mongo), .redis(redis), .amqp(consuming: { consumer.isConnected && deliveries.isConnected })])
+    router.add(middleware: AuthenticationMiddleware(verifier: verifier, denyList: TokenDenyList(redis: redis, logger: logger)))
+    mounts.addRoutes(to: router)
+    ChatRoutes(store: store, membership: membership, files: ChatFiles(database: database, maxBytes: config.fileMaxBytes), live: live).add(to: router)
+
+    return Application(
+        router: router,
+        server: mounts.serverBuilder(maxPayload: config.engine.maxPayload),
+        configuration: .init(address: .hostname(service.host, port: service.port), serverName: "switchboard-chat"),
+        // Shut down in reverse: the server, the sockets, deliveries and consumer, then the clients.
+        services: ClientShutdown.closing(redis: redis, mongo: mongo)
+            + [ClientShutdown("events") { await consumer.close() }, ClientShutdown("deliveries") { await deliveries.close() },
+               ClientShutdown("sockets") { engine.closeAll() }],
+        logger: logger)
+}

@@ -1,0 +1,27 @@
+import ServiceKit
+import SocketIO
+
+/// The chat service's settings, read from the environment (see the README's table).
+public struct ChatConfiguration: Sendable {
+    public var service: ServiceConfiguration
+    /// `CHAT_FILE_MAX_BYTES` (5 MiB).
+    public var fileMaxBytes: Int
+    /// `CHAT_PERMISSION_CACHE_SECONDS` (3600): how long "is a participant" stays in Redis.
+    public var permissionCacheSeconds: Int
+    /// `CHAT_PING_INTERVAL_MS` (25000), `CHAT_PING_TIMEOUT_MS` (20000), `CHAT_MAX_PAYLOAD_BYTES` (1000000): Engine.IO.
+    public var engine: EngineConfiguration
+    /// `CHAT_CONNECT_TIMEOUT_MS` (45000): a client that joins no namespace is dropped.
+    public var connectTimeoutMilliseconds: Int
+
+    public static func load(from env: Environment = Environment()) throws -> ChatConfiguration {
+        ChatConfiguration(
+            service: try ServiceConfiguration.load(service: "chat", defaultPort: 5003, from: env),
+            fileMaxBytes: try env.int("CHAT_FILE_MAX_BYTES", default: 5 * 1024 * 1024, in: 1024...(64 * 1024 * 1024)),
+            permissionCacheSeconds: try env.int("CHAT_PERMISSION_CACHE_SECONDS", default: 3600, in: 1...86_400),
+            engine: EngineConfiguration(
+                pingInterval: .milliseconds(try env.int("CHAT_PING_INTERVAL_MS", default: 25_000, in: 100...300_000)),
+                pingTimeout: .milliseconds(try env.int("CHAT_PING_TIMEOUT_MS", default: 20_000, in: 100...300_000)),
+                maxPayload: try env.int("CHAT_MAX_PAYLOAD_BYTES", default: 1_000_000, in: 1024...(16 * 1024 * 1024))),
+            connectTimeoutMilliseconds: try env.int("CHAT_CONNECT_TIMEOUT_MS", default: 45_000, in: 100...600_000))
+    }
+}

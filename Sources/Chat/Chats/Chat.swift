@@ -1,0 +1,61 @@
+import BSON
+import Foundation
+
+/// A conversation: two connected users (`direct`) or a named group with admins.
+public struct Chat: Codable, Sendable, Equatable {
+    public var _id: ObjectId
+    public var chatType: ChatType
+    public var name: String?
+    public var participants: [String]
+    public var admins: [String]
+    /// The sorted pair of a direct chat: unique, so two racing creates make one chat.
+    public var directKey: String?
+    public var lastMessage: LastMessage?
+    public var createdAt: Date
+    public var updatedAt: Date
+
+    public enum ChatType: String, Codable, Sendable { case direct, group }
+}
+
+public struct LastMessage: Codable, Sendable, Equatable {
+    public var messageId: String
+    public var senderId: String
+    public var text: String
+    public var createdAt: Date
+}
+
+/// Two users whose invite was accepted: the precondition of a direct chat.
+public struct Connection: Codable, Sendable, Equatable {
+    /// `Connection.key(user1, user2)`.
+    public var _id: String
+    public var user1: String
+    public var user2: String
+    public var createdAt: Date
+
+    public static func key(_ a: String, _ b: String) -> String { a < b ? "\(a)|\(b)" : "\(b)|\(a)" }
+}
+
+/// A chat as clients see it (DESIGN.md's fields; `_id` as the reference system had it).
+public struct ChatView: Codable, Sendable, Equatable {
+    public var id: String
+    public var _id: String
+    public var chatType: Chat.ChatType
+    public var name: String?
+    public var participants: [String]
+    public var admins: [String]
+    public var lastMessage: LastMessage?
+    public var createdAt: Date
+    public var updatedAt: Date
+
+    public init(_ chat: Chat) {
+        id = chat._id.hex
+        _id = chat._id.hex
+        chatType = chat.chatType
+        name = chat.name
+        participants = chat.participants
+        admins = chat.admins
+        lastMessage = chat.lastMessage
+        createdAt = chat.createdAt
+        updatedAt = chat.updatedAt
+    }
+}

@@ -1,0 +1,172 @@
+import BSON
+import Foundation
+import Mongo
+
+/// Chats, their messages, and who is connected to whom.
+public protocol ChatStore: Sendable {
+    func connect(_ a: String, _ b: String, now: Date, session: MongoSession?) async throws
+    func areConnected(_ a: String, _ b: String) async throws -> Bool
+
+    /// The direct chat of two users, made if there is none (one chat however many race).
+    func directChat(between a: String, and b: String, now: Date) async throws -> Chat
+    func createGroup(name: String, creator: String, members: [String], now: Date) async throws -> Chat
+    func chat(id: ObjectId) async throws -> Chat?
+    /// The user's chats, most recently active first.
+    func chats(of userId: String) async throws -> [Chat]
+    /// Nil unless `admin` is an admin of the group.
+    func addToGroup(chatId: ObjectId, admin: String, userIds: [String], now: Date) async throws -> Chat?
+    func removeFromGroup(chatId: ObjectId, admin: String, userId: String, now: Date) async throws -> Chat?
+    func leave(chatId: ObjectId, userId: String, now: Date) async throws -> LeaveOutcome
+
+    func add(_ message: Message) async throws
+    /// Newest first, older than `before` when given.
+    func messages(chatId: String, before: ObjectId?, limit: Int) async throws -> [Message]
+    func markRead(chatId: String, userId: String) async throws
+    /// The message a file was sent with.
+    func message(fileId: String) async throws -> Message?
+
+    /// Takes a deleted account out of every chat and connection; the chats it was in.
+    func forget(userId: String, session: MongoSession?) async throws -> [String]
+}
+
+public enum LeaveOutcome: Sendable, Equatable {
+    case notMember
+    case left(Chat)
+    /// The last participant left: the group is gone.
+    case deleted
+}
+
+public struct MongoChatStore: ChatStore {
+    let chats: MongoCollection<Chat>
+    let messages: MongoCollection<Message>
+    let connections: MongoCollection<Connection>
+    /// The same collection, for reads of a few fields.
+    let chatIds: MongoCollection<BSONDocument>
+
+    public init(database: MongoDatabase) {
+        chats = database.collection("chats")
+        chatIds = database.collection("chats")
+        messages = database.collection("messages")
+        connections = database.collection("connections")
+    }
+
+    public func prepare() async throws {
+        try await chats.createIndexes([Index("directKey", unique: true), Index([("participants", .ascending), ("updatedAt", .descending)])])
+        try await messages.createIndexes([Index([("chatId", .ascending), ("_id", .descending)]), Index("file.fileId")])
+        try await connections.createIndexes([Index("user1"), Index("user2")])
+    }
+
+    // MARK: connections
+
+    public func connect(_ a: String, _ b: String, now: Date, session: MongoSession?) async throws {
+        let (user1, user2) = a < b ? (a, b) : (b, a)
+        let update = Update().setOnInsert("user1", user1).setOnInsert("user2", user2).setOnInsert("createdAt", now)
+        _ = try await connections.updateOne(.eq("_id", Connection.key(a, b)), update, upsert: true, session: session)
+    }
+
+    public func areConnected(_ a: String, _ b: String) async throws -> Bool {
+        try await connections.count(.eq("_id", Connection.key(a, b))) > 0
+    }
+
+    // MARK: chats
+
+    public func directChat(between a: String, and b: String, now: Date) async throws -> Chat {
+        let key = Connection.key(a, b)
+        let fresh = Chat(_id: ObjectId(), chatType: .direct, name: nil, participants: [a, b].sorted(), admins: [], directKey: key,
+                         lastMessage: nil, createdAt: now, updatedAt: now)
+        let fields = try BSONEncoder().encode(fresh)
+        do {
+            if let chat = try await chats.findOneAndUpdate(.eq("directKey", key), Update().setOnInsert(fields), upsert: true) { return chat }
+        } catch MongoError.duplicateKey {
+            // Two upserts raced and the other inserted first: read its chat.
+        }
+        guard let chat = try await chats.findOne(.eq("directKey", key)) else { throw MongoError.unavailable(message: "the direct chat was not found after its upsert") }
+        return chat
+    }
+
+    public func createGroup(name: String, creator: String, members: [String], now: Date) async throws -> Chat {
+        let id = ObjectId()
+        var participants = [creator]
+        for member in members where !participants.contains(member) { participants.append(member) }
+        // Groups get a key of their own so the unique index on direct pairs leaves them be.
+        let chat = Chat(_id: id, chatType: .group, name: name, participants: participants, admins: [creator], directKey: "group:\(id.hex)",
+                        lastMessage: nil, createdAt: now, updatedAt: now)
+        try await chats.insert(chat)
+        return chat
+    }
+
+    public func chat(id: ObjectId) async throws -> Chat? { try await chats.findOne(.eq("_id", id)) }
+
+    public func chats(of userId: String) async throws -> [Chat] {
+        try await chats.findAll(.eq("participants", userId), options: FindOptions(sort: [("updatedAt", .descending)], limit: 500))
+    }
+
+    public func addToGroup(chatId: ObjectId, admin: String, userIds: [String], now: Date) async throws -> Chat? {
+        var result: Chat?
+        for userId in userIds {
+            result = try await chats.findOneAndUpdate(
+                Self.groupAdministeredBy(admin, chatId), Update.addToSet("participants", userId).set("updatedAt", now))
+            if result == nil { return nil }
+        }
+        return result
+    }
+
+    public func removeFromGroup(chatId: ObjectId, admin: String, userId: String, now: Date) async throws -> Chat? {
+        try await chats.findOneAndUpdate(
+            Self.groupAdministeredBy(admin, chatId), Update.pull("participants", userId).pull("admins", userId).set("updatedAt", now))
+    }
+
+    public func leave(chatId: ObjectId, userId: String, now: Date) async throws -> LeaveOutcome {
+        let member: Filter = .eq("_id", chatId) && .eq("chatType", Chat.ChatType.group.rawValue) && .eq("participants", userId)
+        guard var chat = try await chats.findOneAndUpdate(member, Update.pull("participants", userId).pull("admins", userId).set("updatedAt", now)) else {
+            return .notMember
+        }
+        if chat.participants.isEmpty {
+            try await chats.deleteOne(.eq("_id", chatId) && .eq("participants", [String]()))
+            try await messages.deleteMany(.eq("chatId", chatId.hex))
+            return .deleted
+        }
+        if chat.admins.isEmpty, let heir = chat.participants.first {
+            // The last admin left: the longest-standing participant takes over.
+            chat = try await chats.findOneAndUpdate(.eq("_id", chatId) && .eq("admins", [String]()), Update.addToSet("admins", heir)) ?? chat
+        }
+        return .left(chat)
+    }
+
+    static func groupAdministeredBy(_ admin: String, _ chatId: ObjectId) -> Filter {
+        .eq("_id", chatId) && .eq("chatType", Chat.ChatType.group.rawValue) && .eq("admins", admin)
+    }
+
+    // MARK: messages
+
+    public func add(_ message: Message) async throws {
+        try await messages.insert(message)
+        let last = LastMessage(messageId: message._id.hex, senderId: message.senderId, text: message.text, createdAt: message.createdAt)
+        guard let chatId = ObjectId(message.chatId) else { return }
+        _ = try await chats.updateOne(.eq("_id", chatId), Update.set("lastMessage", try BSONEncoder().encode(last)).set("updatedAt", message.createdAt))
+    }
+
+    public func messages(chatId: String, before: ObjectId?, limit: Int) async throws -> [Message] {
+        var filter: Filter = .eq("chatId", chatId)
+        if let before { filter = filter && .lt("_id", before) }
+        return try await messages.findAll(filter, options: FindOptions(sort: [("_id", .descending)], limit: limit))
+    }
+
+    public func markRead(chatId: String, userId: String) async throws {
+        _ = try await messages.updateMany(.eq("chatId", chatId) && .ne("readBy", userId), Update.addToSet("readBy", userId))
+    }
+
+    public func message(fileId: String) async throws -> Message? {
+        try await messages.findOne(.eq("file.fileId", fileId))
+    }
+
+    // MARK: accounts
+
+    public func forget(userId: String, session: MongoSession?) async throws -> [String] {
+        let affected = try await chatIds.findAll(.eq("participants", userId), options: FindOptions(projection: ["_id"]))
+        _ = try await chats.updateMany(.eq("participants", userId), Update.pull("participants", userId).pull("admins", userId), session: session)
+        try await chats.deleteMany(.eq("participants", [String]()), session: session)
+        try await connections.deleteMany(.eq("user1", userId) || .eq("user2", userId), session: session)
+        return affected.compactMap { $0["_id"]?.objectIdValue?.hex }
+    }
+}

@@ -1,0 +1,112 @@
+import BSON
+import Foundation
+import Logging
+import ServiceKit
+import SocketIO
+
+/// The chat's Socket.IO side: sockets authenticate with the access token (handshake
+/// `auth.token`, `Authorization: Bearer`, or the `token` cookie); `joinChat {chatId}`
+/// puts a participant's socket in the chat's room; `sendMessage {chatId, text}` stores
+/// the message, acknowledges it with the stored message, and sends `receiveMessage`
+/// to the room. Refusals come back in the acknowledgement (or as `chatError`).
+struct ChatSockets: Sendable {
+    let store: any ChatStore
+    let membership: Membership
+    let live: LiveMessages
+    let verifier: any AccessTokenVerifier
+    let denyList: TokenDenyList?
+    let logger: Logger
+
+    func install(on namespace: Namespace) {
+        namespace.authorize { socket in
+            socket[data: "userId"] = try await authenticate(socket.handshake)
+        }
+        namespace.onConnection { socket in
+            socket.on("joinChat") { arguments, ack in await join(socket, arguments, ack) }
+            socket.on("leaveChat") { arguments, ack in
+                guard let chatId = Self.chatId(in: arguments) else { return reply(socket, ack, error: "invalid_id", "chatId is required") }
+                socket.leave(LiveMessages.room(chatId))
+                ack?([["ok": true, "chatId": .string(chatId)]])
+            }
+            socket.on("sendMessage") { arguments, ack in await send(socket, arguments, ack) }
+        }
+    }
+
+    func authenticate(_ handshake: SocketHandshake) async throws -> String {
+        guard let token = Self.token(handshake) else { throw SocketConnectionRefused("Authentication required") }
+        let claims: AccessClaims
+        do {
+            claims = try await verifier.verify(token)
+        } catch is VerificationKeysUnavailable {
+            throw SocketConnectionRefused("Token keys are not available yet, try again shortly")
+        } catch {
+            throw SocketConnectionRefused("Invalid or expired token")
+        }
+        if let denyList, await denyList.isDenied(claims.jti.value) { throw SocketConnectionRefused("Invalid or expired token") }
+        return claims.userId
+    }
+
+    static func token(_ handshake: SocketHandshake) -> String? {
+        if let token = handshake.auth["token"]?.stringValue, !token.isEmpty {
+            return token.lowercased().hasPrefix("bearer ") ? String(token.dropFirst(7)) : token
+        }
+        if let header = handshake.engine.headers[.authorization], header.lowercased().hasPrefix("bearer ") {
+            let token = header.dropFirst(7).trimmingCharacters(in: .whitespaces)
+            if !token.isEmpty { return token }
+        }
+        for cookie in (handshake.engine.headers[.cookie] ?? "").split(separator: ";") {
+            let pair = cookie.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            if pair.count == 2, pair[0] == "token", !pair[1].isEmpty { return pair[1] }
+        }
+        return nil
+    }
+
+    /// `{chatId}` or the id alone, as clients of the reference system send it.
+    static func chatId(in arguments: [JSONValue]) -> String? {
+        let raw = arguments.first?["chatId"]?.stringValue ?? arguments.first?.stringValue
+        guard let raw, ObjectId(raw) != nil else { return nil }
+        return raw.lowercased()
+    }
+
+    func join(_ socket: Socket, _ arguments: [JSONValue], _ ack: Acknowledgement?) async {
+        guard let userId = socket[data: "userId"] else { return }
+        guard let chatId = Self.chatId(in: arguments) else { return reply(socket, ack, error: "invalid_id", "chatId must be a chat id (24 hex digits)") }
+        do {
+            guard try await membership.isParticipant(userId, of: chatId) else { return reply(socket, ack, error: "not_found", "Chat not found") }
+            socket.join(LiveMessages.room(chatId))
+            try await store.markRead(chatId: chatId, userId: userId)
+            ack?([["ok": true, "chatId": .string(chatId)]])
+        } catch {
+            logger.error("joinChat failed: \(error)", metadata: ["chatId": "\(chatId)"])
+            reply(socket, ack, error: "unavailable", "Try again shortly")
+        }
+    }
+
+    func send(_ socket: Socket, _ arguments: [JSONValue], _ ack: Acknowledgement?) async {
+        guard let userId = socket[data: "userId"] else { return }
+        guard let chatId = Self.chatId(in: arguments) else { return reply(socket, ack, error: "invalid_id", "chatId must be a chat id (24 hex digits)") }
+        guard let raw = arguments.first?["text"]?.stringValue else { return reply(socket, ack, error: "missing_field", "text is required") }
+        let text = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard (1...LiveMessages.maxText).contains(text.count) else {
+            return reply(socket, ack, error: "invalid_text", "text must be 1 to \(LiveMessages.maxText) characters")
+        }
+        do {
+            guard try await membership.isParticipant(userId, of: chatId) else { return reply(socket, ack, error: "not_found", "Chat not found") }
+            // Stored before it is acknowledged or delivered: nothing anyone saw can be lost.
+            let message = Message(_id: ObjectId(), chatId: chatId, senderId: userId, text: text, file: nil, readBy: [userId], createdAt: Date())
+            try await store.add(message)
+            let view = MessageView(message)
+            ack?([["ok": true, "data": try JSONValue(encoding: view)]])
+            live.announce(view, except: socket.id)
+        } catch {
+            logger.error("sendMessage failed: \(error)", metadata: ["chatId": "\(chatId)"])
+            reply(socket, ack, error: "unavailable", "The message was not stored; try again")
+        }
+    }
+
+    /// A refusal: in the acknowledgement when the client asked for one, else as `chatError`.
+    func reply(_ socket: Socket, _ ack: Acknowledgement?, error code: String, _ message: String) {
+        let body: JSONValue = ["ok": false, "error": ["code": .string(code), "message": .string(message)]]
+        if let ack { ack([body]) } else { socket.emit("chatError", [body]) }
+    }
+}

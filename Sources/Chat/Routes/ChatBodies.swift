@@ -1,0 +1,79 @@
+import BSON
+import Hummingbird
+import ServiceKit
+
+/// `POST /create-direct`. `userId` is accepted for `receiverId`.
+struct CreateDirectRequest: Decodable {
+    let receiverId: String
+
+    enum CodingKeys: String, CodingKey { case receiverId, userId }
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        receiverId = try c.decode(.receiverId, alias: .userId)
+    }
+}
+
+/// `POST /create-group`: a name and the other members (`users` is accepted for `participants`).
+struct CreateGroupRequest: Decodable {
+    let name: String
+    let participants: [String]
+
+    enum CodingKeys: String, CodingKey { case name, chatName, participants, users }
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decode(.name, alias: .chatName)
+        participants = try c.decodeIfPresent([String].self, forKey: .participants) ?? c.decode([String].self, forKey: .users)
+    }
+}
+
+/// `PUT /add-to-group`: one `userId` or several `userIds`.
+struct GroupMembersRequest: Decodable {
+    let chatId: String
+    let userIds: [String]
+
+    enum CodingKeys: String, CodingKey { case chatId, userId, userIds }
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        chatId = try c.decode(String.self, forKey: .chatId)
+        if let many = try c.decodeIfPresent([String].self, forKey: .userIds) {
+            userIds = many
+        } else {
+            userIds = [try c.decode(String.self, forKey: .userId)]
+        }
+    }
+}
+
+/// `PUT /remove-from-group`.
+struct GroupMemberRequest: Decodable {
+    let chatId: String
+    let userId: String
+}
+
+/// `PUT /leave-group`.
+struct LeaveGroupRequest: Decodable {
+    let chatId: String
+}
+
+/// Ids in bodies are checked like ids in paths: 24 hex digits, or a 400 naming the field.
+enum ChatIds {
+    static func chat(_ raw: String, field: String = "chatId") throws -> ObjectId {
+        guard let id = ObjectId(raw) else { throw APIError.badRequest("\(field) must be a chat id (24 hex digits)", code: "invalid_id") }
+        return id
+    }
+
+    static func user(_ raw: String, field: String) throws -> String {
+        guard ObjectId(raw) != nil else { throw APIError.badRequest("\(field) must be a user id (24 hex digits)", code: "invalid_id") }
+        return raw.lowercased()
+    }
+}
+
+/// A page of messages, newest first, and the cursor for the next (older) page.
+struct MessagePage: ResponseEncodable {
+    let message: String
+    let data: [MessageView]
+    let nextCursor: String?
+    let hasMore: Bool
+}

@@ -1,0 +1,64 @@
+import BSON
+import Foundation
+import Hummingbird
+import Mongo
+import ServiceKit
+
+/// Files in chats: sent as multipart (`chatId`, an optional `text`, one file part), read
+/// by the chat's participants only.
+extension ChatRoutes {
+    @Sendable func sendFile(_ request: Request, context: ServiceRequestContext) async throws -> Response {
+        let me = try context.requireIdentity().userId
+        guard let boundary = Multipart.boundary(of: request.headers[.contentType] ?? "") else {
+            throw APIError.unsupportedMediaType("Send multipart/form-data with chatId and a file")
+        }
+        var request = request
+        let buffer = try await request.collectBody(upTo: files.maxBytes + 64 * 1024)
+        let parts = try Multipart.parse(Array(buffer.readableBytesView), boundary: boundary)
+        guard let rawChatId = parts.first(where: { $0.name == "chatId" && $0.filename == nil })?.text else {
+            throw APIError.badRequest("chatId is required", code: "missing_field")
+        }
+        let chatId = try ChatIds.chat(rawChatId.trimmingCharacters(in: .whitespaces))
+        let text = parts.first(where: { $0.name == "text" && $0.filename == nil })?.text?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        guard text.count <= LiveMessages.maxText else {
+            throw APIError.badRequest("text must be at most \(LiveMessages.maxText) characters", code: "invalid_text")
+        }
+        guard let upload = parts.first(where: { $0.filename != nil }) else { throw APIError.badRequest("A file part is required", code: "missing_file") }
+        guard upload.body.count <= files.maxBytes else {
+            throw APIError.payloadTooLarge("The file is larger than \(files.maxBytes / (1024 * 1024)) MB")
+        }
+        guard let type = SniffedType(sniffing: upload.body) else {
+            throw APIError.unsupportedMediaType("Files must be JPEG, PNG, WebP or GIF images, or PDF documents")
+        }
+        try await requireParticipant(me, of: chatId.hex)
+
+        let file = try await files.store(upload.body, type: type, name: ChatFiles.cleanName(upload.filename), chatId: chatId.hex)
+        let message = Message(_id: ObjectId(), chatId: chatId.hex, senderId: me, text: text, file: file, readBy: [me], createdAt: Date())
+        try await store.add(message)
+        let view = MessageView(message)
+        live.announce(view)
+        var response = try Envelope("File sent", view).response(from: request, context: context)
+        response.status = .created
+        return response
+    }
+
+    @Sendable func file(_ request: Request, context: ServiceRequestContext) async throws -> Response {
+        let me = try context.requireIdentity().userId
+        let fileId = try context.idParameter("fileId", naming: "a file id")
+        guard let message = try await store.message(fileId: fileId.hex), let file = message.file,
+              try await membership.isParticipant(me, of: message.chatId) else {
+            throw APIError.notFound("File not found")
+        }
+        let download: GridFSDownload
+        do {
+            download = try await files.open(file)
+        } catch MongoError.fileNotFound {
+            throw APIError.notFound("File not found")
+        }
+        let headers: HTTPFields = [
+            .contentType: file.contentType, .contentLength: String(file.size), .xContentTypeOptions: "nosniff",
+            .cacheControl: "private, max-age=86400", .contentDisposition: "attachment; filename=\"\(file.name)\"",
+        ]
+        return Response(status: .ok, headers: headers, body: ResponseBody(asyncSequence: download.map { ByteBuffer(bytes: $0) }))
+    }
+}

@@ -1,0 +1,161 @@
+import BSON
+import Foundation
+import Hummingbird
+import Mongo
+import ServiceKit
+
+/// The chat service's REST routes (the gateway strips `/chat`). Every route needs a
+/// signed-in caller; a chat the caller is not in does not exist for them (404).
+struct ChatRoutes: Sendable {
+    let store: any ChatStore
+    let membership: Membership
+    let files: ChatFiles
+    let live: LiveMessages
+
+    static let maxGroupName = 100
+    static let maxGroupSize = 256
+
+    func add(to router: Router<ServiceRequestContext>) {
+        router.post("/create-direct", use: createDirect)
+        router.post("/create-group", use: createGroup)
+        router.put("/add-to-group", use: addToGroup)
+        router.put("/remove-from-group", use: removeFromGroup)
+        router.put("/leave-group", use: leaveGroup)
+        router.get("/my-chats", use: myChats)
+        router.get("/messages/:chatId", use: messages)
+        router.post("/send-file", use: sendFile)
+        router.get("/files/:fileId", use: file)
+    }
+
+    /// Needs a Connection (an accepted invite); answers the existing chat if there is one.
+    @Sendable func createDirect(_ request: Request, context: ServiceRequestContext) async throws -> Envelope<ChatView> {
+        let me = try context.requireIdentity().userId
+        let body = try await request.decodeBody(as: CreateDirectRequest.self, context: context)
+        let other = try ChatIds.user(body.receiverId, field: "receiverId")
+        guard other != me else { throw APIError.badRequest("You cannot open a chat with yourself", code: "self_chat") }
+        guard try await store.areConnected(me, other) else {
+            throw APIError(.forbidden, code: "not_connected", message: "You can only chat with users who accepted your invite (or whose invite you accepted)")
+        }
+        let chat = try await store.directChat(between: me, and: other, now: Date())
+        await membership.changed(chatId: chat._id.hex, users: chat.participants)
+        return Envelope("Chat ready", ChatView(chat))
+    }
+
+    /// A named group of the caller (its admin) and at least two connections of theirs.
+    @Sendable func createGroup(_ request: Request, context: ServiceRequestContext) async throws -> Response {
+        let me = try context.requireIdentity().userId
+        let body = try await request.decodeBody(as: CreateGroupRequest.self, context: context)
+        let name = body.name.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard (1...Self.maxGroupName).contains(name.count) else {
+            throw APIError.badRequest("name must be 1 to \(Self.maxGroupName) characters", code: "invalid_name")
+        }
+        var others: [String] = []
+        for raw in body.participants {
+            let id = try ChatIds.user(raw, field: "participants")
+            if id != me, !others.contains(id) { others.append(id) }
+        }
+        guard others.count >= 2 else { throw APIError.badRequest("A group needs at least 2 other participants", code: "group_too_small") }
+        guard others.count < Self.maxGroupSize else { throw APIError.badRequest("A group has at most \(Self.maxGroupSize) participants", code: "group_too_large") }
+        try await requireConnected(me, to: others)
+        let chat = try await store.createGroup(name: name, creator: me, members: others, now: Date())
+        await membership.changed(chatId: chat._id.hex, users: chat.participants)
+        var response = try Envelope("Group created", ChatView(chat)).response(from: request, context: context)
+        response.status = .created
+        return response
+    }
+
+    /// Admins only; everyone added must be connected to the admin adding them.
+    @Sendable func addToGroup(_ request: Request, context: ServiceRequestContext) async throws -> Envelope<ChatView> {
+        let me = try context.requireIdentity().userId
+        let body = try await request.decodeBody(as: GroupMembersRequest.self, context: context)
+        let chatId = try ChatIds.chat(body.chatId)
+        let users = try body.userIds.map { try ChatIds.user($0, field: "userIds") }
+        guard !users.isEmpty, users.count < Self.maxGroupSize else { throw APIError.badRequest("userIds must name 1 to \(Self.maxGroupSize - 1) users", code: "invalid_field") }
+        try await requireAdmin(me, of: chatId)
+        try await requireConnected(me, to: users.filter { $0 != me })
+        guard let chat = try await store.addToGroup(chatId: chatId, admin: me, userIds: users, now: Date()) else { throw Self.notAdmin }
+        await membership.changed(chatId: chat._id.hex, users: users)
+        return Envelope("Added to the group", ChatView(chat))
+    }
+
+    @Sendable func removeFromGroup(_ request: Request, context: ServiceRequestContext) async throws -> Envelope<ChatView> {
+        let me = try context.requireIdentity().userId
+        let body = try await request.decodeBody(as: GroupMemberRequest.self, context: context)
+        let chatId = try ChatIds.chat(body.chatId)
+        let user = try ChatIds.user(body.userId, field: "userId")
+        guard user != me else { throw APIError.badRequest("Use leave-group to leave a group", code: "use_leave") }
+        try await requireAdmin(me, of: chatId)
+        guard let chat = try await store.removeFromGroup(chatId: chatId, admin: me, userId: user, now: Date()) else { throw Self.notAdmin }
+        await membership.changed(chatId: chat._id.hex, users: [user])
+        live.evict(user, from: chat._id.hex)
+        return Envelope("Removed from the group", ChatView(chat))
+    }
+
+    /// The last participant to leave deletes the group; the last admin hands admin on.
+    @Sendable func leaveGroup(_ request: Request, context: ServiceRequestContext) async throws -> Response {
+        let me = try context.requireIdentity().userId
+        let body = try await request.decodeBody(as: LeaveGroupRequest.self, context: context)
+        let chatId = try ChatIds.chat(body.chatId)
+        let outcome = try await store.leave(chatId: chatId, userId: me, now: Date())
+        await membership.changed(chatId: chatId.hex, users: [me])
+        live.evict(me, from: chatId.hex)
+        switch outcome {
+        case .notMember: throw APIError.notFound("Group not found")
+        case .deleted: return try ServiceKit.Message("You left the group; it was empty and has been deleted").response(from: request, context: context)
+        case .left(let chat): return try Envelope("You left the group", ChatView(chat)).response(from: request, context: context)
+        }
+    }
+
+    @Sendable func myChats(_ request: Request, context: ServiceRequestContext) async throws -> Envelope<[ChatView]> {
+        let me = try context.requireIdentity().userId
+        return Envelope("Chats fetched successfully", try await store.chats(of: me).map(ChatView.init))
+    }
+
+    /// Newest first; `?before=<message id>` for older pages, `?limit=` 1–100 (default 50).
+    /// Reading marks the chat's messages read by the caller.
+    @Sendable func messages(_ request: Request, context: ServiceRequestContext) async throws -> MessagePage {
+        let me = try context.requireIdentity().userId
+        let chatId = try context.idParameter("chatId", naming: "a chat id")
+        try await requireParticipant(me, of: chatId.hex)
+        let query = request.uri.queryParameters
+        var before: ObjectId?
+        if let raw = query["before"] {
+            guard let id = ObjectId(String(raw)) else { throw APIError.badRequest("before must be a message id (24 hex digits)", code: "invalid_cursor") }
+            before = id
+        }
+        var limit = 50
+        if let raw = query["limit"] {
+            guard let value = Int(String(raw)), (1...100).contains(value) else {
+                throw APIError.badRequest("limit must be a whole number from 1 to 100", code: "invalid_limit")
+            }
+            limit = value
+        }
+        let found = try await store.messages(chatId: chatId.hex, before: before, limit: limit + 1)
+        let page = Array(found.prefix(limit))
+        try await store.markRead(chatId: chatId.hex, userId: me)
+        return MessagePage(message: "Messages fetched successfully", data: page.map(MessageView.init),
+                           nextCursor: found.count > limit ? page.last?._id.hex : nil, hasMore: found.count > limit)
+    }
+
+    // MARK: checks
+
+    static let notAdmin = APIError.forbidden("Only an admin of the group can do this")
+
+    func requireParticipant(_ userId: String, of chatId: String) async throws {
+        guard try await membership.isParticipant(userId, of: chatId) else { throw APIError.notFound("Chat not found") }
+    }
+
+    /// Not in the chat: 404 (it does not exist for them); in it but not an admin: 403.
+    func requireAdmin(_ userId: String, of chatId: ObjectId) async throws {
+        guard let chat = try await store.chat(id: chatId), chat.chatType == .group, chat.participants.contains(userId) else {
+            throw APIError.notFound("Group not found")
+        }
+        guard chat.admins.contains(userId) else { throw Self.notAdmin }
+    }
+
+    func requireConnected(_ userId: String, to others: [String]) async throws {
+        for other in others where !(try await store.areConnected(userId, other)) {
+            throw APIError(.forbidden, code: "not_connected", message: "Every participant must be connected to you: \(other) is not")
+        }
+    }
+}

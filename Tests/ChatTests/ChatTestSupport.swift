@@ -1,0 +1,43 @@
+import BSON
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Mongo
+import ServiceTestSupport
+import Testing
+import TestSupport
+
+extension Stack {
+    /// `a` invites `b` and `b` accepts; returns once chat has the connection (by event).
+    func connect(_ a: TestUser, _ b: TestUser) async throws {
+        let id = try await request.execute(uri: "/invite/send", method: .post, headers: a.json, body: json(["toEmail": b.email])) { response in
+            ((jsonObject(response)["data"] as? [String: Any])?["id"] as? String) ?? ""
+        }
+        let answered = try await request.execute(uri: "/respond/\(id)", method: .patch, headers: b.json, body: json(["status": "accepted"])) { $0.status }
+        guard answered == .ok else { throw StackFailure("accepting the invite answered \(answered)") }
+        let pair = a.id < b.id ? "\(a.id)|\(b.id)" : "\(b.id)|\(a.id)"
+        let connections = chatDB.collection("connections", of: BSONDocument.self)
+        guard await eventually(timeout: .seconds(20), { try await connections.count(.eq("_id", pair)) == 1 }) else {
+            throw StackFailure("request.accepted did not reach chat")
+        }
+    }
+
+    /// `POST /create-direct` as `a` with `b`: the chat id, or the error outcome.
+    func directChat(_ a: TestUser, with b: TestUser, replica: Int = 0) async throws -> (outcome: String, chatId: String?) {
+        try await chats[replica].execute(uri: "/create-direct", method: .post, headers: a.json, body: json(["receiverId": b.id])) { response in
+            (outcome(response), (jsonObject(response)["data"] as? [String: Any])?["id"] as? String)
+        }
+    }
+}
+
+/// Runs the python-socketio chat clients; their JSON report.
+func runChatClients(_ arguments: [String]) async throws -> [String: Any] {
+    let output = FileManager.default.temporaryDirectory.appendingPathComponent("chat-\(UUID().uuidString).out").path
+    defer { try? FileManager.default.removeItem(atPath: output) }
+    let script = TestServers.repositoryRoot.appendingPathComponent("Tests/ChatTests/Clients/chat_clients.py").path
+    let status = try await ChildProcess([TestServers.python, script] + arguments, outputPath: output).wait()
+    let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+    try #require(status == 0, "\(text)")
+    let line = text.split(separator: "\n").last.map(String.init) ?? ""
+    return (try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]) ?? [:]
+}

@@ -1,0 +1,81 @@
+import BSON
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import ServiceTestSupport
+import Testing
+import TestSupport
+
+/// Group administration and files, through the chat service's HTTP API.
+extension ChatTests {
+@Suite struct GroupAndFileTests {
+    static func put(_ stack: Stack, _ path: String, as user: TestUser, _ body: [String: Any]) async throws -> String {
+        try await stack.chats[0].execute(uri: path, method: .put, headers: user.json, body: json(body)) { outcome($0) }
+    }
+
+    @Test func groupAdminRulesAndLeaving() async throws {
+        try await Stack.run(chatReplicas: 1) { stack in
+            let (ada, bob, cy, dee) = (try await stack.user("Ada"), try await stack.user("Bob"), try await stack.user("Cy"), try await stack.user("Dee"))
+            try await stack.connect(ada, bob)
+            try await stack.connect(ada, cy)
+            func create(_ body: [String: Any]) async throws -> (String, [String: Any]) {
+                try await stack.chats[0].execute(uri: "/create-group", method: .post, headers: ada.json, body: json(body)) {
+                    (outcome($0), jsonObject($0)["data"] as? [String: Any] ?? [:])
+                }
+            }
+            #expect(try await create(["name": "Solo", "participants": [bob.id]]).0 == "400 group_too_small")
+            #expect(try await create(["name": "Strangers", "participants": [bob.id, dee.id]]).0 == "403 not_connected", "Dee is not connected to Ada")
+            #expect(try await create(["name": " ", "participants": [bob.id, cy.id]]).0 == "400 invalid_name")
+            #expect(try await create(["name": "X", "participants": [bob.id, ["$ne": ""]]]).0 == "400 invalid_field")
+            let (created, group) = try await create(["name": "Friends", "participants": [bob.id, cy.id, ada.id]])
+            #expect(created == "201" && group["admins"] as? [String] == [ada.id] && Set(group["participants"] as? [String] ?? []) == [ada.id, bob.id, cy.id])
+            let chatId = try #require(group["id"] as? String)
+
+            #expect(try await Self.put(stack, "/add-to-group", as: bob, ["chatId": chatId, "userId": dee.id]) == "403 forbidden", "only admins add")
+            #expect(try await Self.put(stack, "/add-to-group", as: ada, ["chatId": chatId, "userId": dee.id]) == "403 not_connected")
+            #expect(try await Self.put(stack, "/remove-from-group", as: cy, ["chatId": chatId, "userId": bob.id]) == "403 forbidden", "only admins remove")
+            #expect(try await Self.put(stack, "/remove-from-group", as: dee, ["chatId": chatId, "userId": bob.id]) == "404 not_found", "outsiders see nothing")
+            #expect(try await Self.put(stack, "/add-to-group", as: ada, ["chatId": "nope", "userId": dee.id]) == "400 invalid_id")
+            #expect(try await Self.put(stack, "/remove-from-group", as: ada, ["chatId": chatId, "userId": cy.id]) == "200")
+            try await stack.chats[0].execute(uri: "/messages/\(chatId)", method: .get, headers: cy.bearer) { #expect(outcome($0) == "404 not_found", "a removed member reads nothing") }
+
+            // The last admin leaving hands admin on; the last participant leaving deletes the group.
+            #expect(try await Self.put(stack, "/leave-group", as: ada, ["chatId": chatId]) == "200")
+            let after = try #require(try await stack.chatDB.collection("chats", of: BSONDocument.self).findOne(.eq("_id", ObjectId(chatId)!)))
+            #expect(after["admins"] == .array([.string(bob.id)]) && after["participants"] == .array([.string(bob.id)]))
+            #expect(try await Self.put(stack, "/leave-group", as: ada, ["chatId": chatId]) == "404 not_found")
+            #expect(try await Self.put(stack, "/leave-group", as: bob, ["chatId": chatId]) == "200")
+            #expect(try await stack.chatDB.collection("chats", of: BSONDocument.self).count(.eq("_id", ObjectId(chatId)!)) == 0)
+        }
+    }
+
+    @Test func filesAreCheckedStoredAndServedToParticipantsOnly() async throws {
+        try await Stack.run(chatReplicas: 1) { stack in
+            let (ada, bob, eve) = (try await stack.user("Ada"), try await stack.user("Bob"), try await stack.user("Eve"))
+            try await stack.connect(ada, bob)
+            let chat = try #require(try await stack.directChat(ada, with: bob).chatId)
+            func send(_ bytes: [UInt8], as user: TestUser, chatId: String = chat, filename: String = "a.png") async throws -> (String, [String: Any]) {
+                let form = MultipartBody().field("chatId", chatId).field("text", "look").file("file", filename: filename, type: "image/png", bytes)
+                return try await stack.chats[0].execute(uri: "/send-file", method: .post, headers: form.headers(user.bearer), body: form.body) {
+                    (outcome($0), jsonObject($0)["data"] as? [String: Any] ?? [:])
+                }
+            }
+            let png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + (0..<1000).map { UInt8($0 % 251) }
+            #expect(try await send(Array("just text".utf8), as: ada).0 == "415 unsupported_media_type", "the bytes decide, not the name")
+            #expect(try await send([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + [UInt8](repeating: 1, count: 5 * 1024 * 1024), as: ada).0 == "413 payload_too_large")
+            #expect(try await send(png, as: eve).0 == "404 not_found", "not her chat")
+            let (sent, message) = try await send(png, as: ada, filename: "../../etc/x.png")
+            #expect(sent == "201")
+            let file = try #require(message["file"] as? [String: Any])
+            #expect(file["name"] as? String == "x.png" && file["contentType"] as? String == "image/png" && file["size"] as? Int == png.count)
+            let fileId = try #require(file["fileId"] as? String)
+            try await stack.chats[0].execute(uri: "/files/\(fileId)", method: .get, headers: bob.bearer) { response in
+                #expect(response.status == .ok && Array(response.body.readableBytesView) == png && response.headers[.contentType] == "image/png")
+            }
+            try await stack.chats[0].execute(uri: "/files/\(fileId)", method: .get, headers: eve.bearer) { #expect(outcome($0) == "404 not_found") }
+            try await stack.chats[0].execute(uri: "/files/\(ObjectId().hex)", method: .get, headers: bob.bearer) { #expect(outcome($0) == "404 not_found") }
+            try await stack.chats[0].execute(uri: "/files/\(fileId)", method: .get) { #expect($0.status == .unauthorized) }
+        }
+    }
+}
+}

@@ -1,0 +1,83 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import ServiceTestSupport
+import Testing
+import TestSupport
+
+/// Every chat test runs a whole stack (auth, profile, request, one or two chat replicas):
+/// one at a time, so together with the other suites' stacks they stay under the test
+/// MongoDB server's 1,000 connections.
+@Suite(.serialized) struct ChatTests {}
+
+/// Chat in real time over Socket.IO with python-socketio as the client, against real
+/// auth, request and chat services, RabbitMQ, MongoDB and Redis.
+extension ChatTests {
+@Suite struct RealtimeChatTests {
+    @Test(arguments: ["websocket", "polling"])
+    func connectedUsersChatAndNobodyElseCan(transport: String) async throws {
+        try await Stack.run(chatReplicas: 1) { stack in
+            let ada = try await stack.user("Ada")
+            let bob = try await stack.user("Bob")
+            let eve = try await stack.user("Eve")
+            #expect(try await stack.directChat(eve, with: ada).outcome == "403 not_connected", "no accepted invite, no chat")
+            try await stack.connect(ada, bob)
+            let (opened, chatId) = try await stack.directChat(ada, with: bob)
+            #expect(opened == "200")
+            let again = try await stack.directChat(bob, with: ada)
+            #expect(again.chatId == chatId, "the existing chat comes back")
+            let chat = try #require(chatId)
+
+            let url = "http://127.0.0.1:\(stack.chats[0].port!)"
+            let seen = try await runChatClients([transport, url, url, ada.token, bob.token, eve.token, chat])
+            #expect((seen["adaJoin"] as? [String: Any])?["ok"] as? Bool == true && (seen["bobJoin"] as? [String: Any])?["ok"] as? Bool == true)
+            let sent = (seen["adaSent"] as? [String: Any])?["data"] as? [String: Any]
+            #expect(sent?["text"] as? String == "hello bob" && sent?["senderId"] as? String == ada.id && sent?["chatId"] as? String == chat)
+            #expect(seen["bobGotIt"] as? Bool == true)
+            let received = seen["bobReceived"] as? [String: Any]
+            #expect(received?["id"] as? String == sent?["id"] as? String && received?["text"] as? String == "hello bob", "Bob gets the stored message")
+            #expect(seen["adaReceivedOwn"] == nil, "the sender has the acknowledgement, not a copy")
+            #expect(((seen["emptyText"] as? [String: Any])?["error"] as? [String: Any])?["code"] as? String == "invalid_text")
+            #expect(((seen["operatorId"] as? [String: Any])?["error"] as? [String: Any])?["code"] as? String == "invalid_id")
+            #expect(((seen["eveJoin"] as? [String: Any])?["error"] as? [String: Any])?["code"] as? String == "not_found")
+            #expect(((seen["eveSend"] as? [String: Any])?["error"] as? [String: Any])?["code"] as? String == "not_found")
+            #expect(seen["forged"] as? String != "connected" && (seen["forgedError"] as? [String: Any])?["message"] as? String == "Invalid or expired token",
+                    "a forged token is refused with CONNECT_ERROR")
+
+            // History: participants only, the message stored once, read by whoever read it.
+            try await stack.chats[0].execute(uri: "/messages/\(chat)", method: .get, headers: eve.bearer) { #expect(outcome($0) == "404 not_found") }
+            try await stack.chats[0].execute(uri: "/messages/\(chat)", method: .get, headers: bob.bearer) { response in
+                let data = jsonObject(response)["data"] as? [[String: Any]] ?? []
+                #expect(response.status == .ok && data.count == 1 && data.first?["text"] as? String == "hello bob")
+            }
+            try await stack.chats[0].execute(uri: "/messages/\(chat)", method: .get, headers: ada.bearer) { response in
+                let readBy = (jsonObject(response)["data"] as? [[String: Any]])?.first?["readBy"] as? [String] ?? []
+                #expect(Set(readBy) == [ada.id, bob.id], "Bob read it by opening the chat")
+            }
+            try await stack.chats[0].execute(uri: "/my-chats", method: .get, headers: bob.bearer) { response in
+                let chats = jsonObject(response)["data"] as? [[String: Any]] ?? []
+                #expect(chats.count == 1 && (chats.first?["lastMessage"] as? [String: Any])?["text"] as? String == "hello bob")
+            }
+            try await stack.chats[0].execute(uri: "/my-chats", method: .get, headers: eve.bearer) { response in
+                #expect((jsonObject(response)["data"] as? [Any])?.isEmpty == true)
+            }
+        }
+    }
+
+    @Test func aMessageSentOnOneReplicaReachesSocketsOnAnother() async throws {
+        try await Stack.run(chatReplicas: 2) { stack in
+            let ada = try await stack.user("Ada")
+            let bob = try await stack.user("Bob")
+            let eve = try await stack.user("Eve")
+            try await stack.connect(ada, bob)
+            let chat = try #require(try await stack.directChat(ada, with: bob).chatId)
+            let seen = try await runChatClients([
+                "websocket", "http://127.0.0.1:\(stack.chats[0].port!)", "http://127.0.0.1:\(stack.chats[1].port!)",
+                ada.token, bob.token, eve.token, chat,
+            ])
+            #expect(seen["bobGotIt"] as? Bool == true, "Bob, on the other replica, hears Ada through RabbitMQ")
+            #expect((seen["bobReceived"] as? [String: Any])?["text"] as? String == "hello bob")
+        }
+    }
+}
+}
