@@ -231,7 +231,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "ChatTests",
-            dependencies: ["Chat", "ServiceTestSupport", "TestSupport", "BSON", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            dependencies: ["Chat", "ServiceTestSupport", "TestSupport", "BSON", "Mongo", .product(name: "HummingbirdTesting", package: "hummingbird")],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "APITests",

@@ -2,6 +2,7 @@ import BSON
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import Mongo
 import ServiceTestSupport
 import Testing
 import TestSupport
@@ -46,6 +47,32 @@ extension ChatTests {
             #expect(try await Self.put(stack, "/leave-group", as: ada, ["chatId": chatId]) == "404 not_found")
             #expect(try await Self.put(stack, "/leave-group", as: bob, ["chatId": chatId]) == "200")
             #expect(try await stack.chatDB.collection("chats", of: BSONDocument.self).count(.eq("_id", ObjectId(chatId)!)) == 0)
+        }
+    }
+
+    @Test func aDeletedAccountLeavesEveryChatAndConnection() async throws {
+        try await Stack.run(chatReplicas: 1) { stack in
+            let (ada, bob, cy) = (try await stack.user("Ada"), try await stack.user("Bob"), try await stack.user("Cy"))
+            try await stack.connect(ada, bob)
+            try await stack.connect(ada, cy)
+            let direct = try #require(try await stack.directChat(ada, with: bob).chatId)
+            let group = try await stack.chats[0].execute(uri: "/create-group", method: .post, headers: ada.json, body: json(["name": "G", "participants": [bob.id, cy.id]])) {
+                (jsonObject($0)["data"] as? [String: Any])?["id"] as? String
+            }
+            try await stack.auth.execute(uri: "/me", method: .delete, headers: bob.bearer) { #expect($0.status == .ok) }
+            let chats = stack.chatDB.collection("chats", of: BSONDocument.self)
+            let connections = stack.chatDB.collection("connections", of: BSONDocument.self)
+            let gone = await eventually {
+                let inChats = try await chats.count(.eq("participants", bob.id))
+                let connected = try await connections.count(Filter.or([.eq("user1", bob.id), .eq("user2", bob.id)]))
+                return inChats == 0 && connected == 0
+            }
+            #expect(gone, "auth.user.deleted takes Bob out of both chats and his connection")
+            let groupId = try #require(group.flatMap(ObjectId.init))
+            let groupAfter = try #require(try await chats.findOne(.eq("_id", groupId)))
+            #expect(groupAfter["participants"] == .array([.string(ada.id), .string(cy.id)]))
+            #expect(try await stack.directChat(ada, with: bob).outcome == "403 not_connected")
+            try await stack.chats[0].execute(uri: "/messages/\(direct)", method: .get, headers: ada.bearer) { #expect($0.status == .ok, "Ada keeps her history") }
         }
     }
 
