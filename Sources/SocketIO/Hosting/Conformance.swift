@@ -25,12 +25,8 @@ public enum Conformance {
             }
         }
         let socketEngine = EngineServer(configuration: engineConfiguration, handler: sockets, logger: logger)
-        let mounts = EngineMounts([("/engine.io", echo), ("/socket.io", socketEngine)])
-        let router = Router()
-        mounts.addRoutes(to: router)
-        return Application(
-            router: router, server: mounts.serverBuilder(maxPayload: engineConfiguration.maxPayload),
-            configuration: .init(address: .hostname(host, port: port), serverName: "switchboard-socketio-conformance"), logger: logger)
+        return EngineMounts([("/engine.io", echo), ("/socket.io", socketEngine)]).application(
+            host: host, port: port, maxPayload: engineConfiguration.maxPayload, serverName: "switchboard-socketio-conformance", logger: logger)
     }
 
     /// Sends every message back as it came.

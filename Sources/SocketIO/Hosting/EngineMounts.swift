@@ -31,6 +31,15 @@ public struct EngineMounts: Sendable {
         }
     }
 
+    /// An application serving nothing but the mounted servers (conformance and benchmark set-ups).
+    public func application(host: String, port: Int, maxPayload: Int, serverName: String, logger: Logger) -> some ApplicationProtocol {
+        let router = Router()
+        addRoutes(to: router)
+        return Application(
+            router: router, server: serverBuilder(maxPayload: maxPayload),
+            configuration: .init(address: .hostname(host, port: port), serverName: serverName), logger: logger)
+    }
+
     static func matches(_ path: String, _ mount: String) -> Bool {
         path == mount || path == mount + "/"
     }

@@ -34,12 +34,8 @@ struct SocketIOFanoutCommand: AsyncParsableCommand {
             }
         }
         let engine = EngineServer(handler: sockets, logger: logger)
-        let mounts = EngineMounts([("/socket.io", engine)])
-        let router = Router()
-        mounts.addRoutes(to: router)
-        try await Application(
-            router: router, server: mounts.serverBuilder(maxPayload: engine.configuration.maxPayload),
-            configuration: .init(address: .hostname(host, port: port), serverName: "switchboard-socketio-fanout"), logger: logger
+        try await EngineMounts([("/socket.io", engine)]).application(
+            host: host, port: port, maxPayload: engine.configuration.maxPayload, serverName: "switchboard-socketio-fanout", logger: logger
         ).runService()
     }
 }
