@@ -224,7 +224,7 @@ let package = Package(
         .testTarget(
             name: "SocketIOTests",
             dependencies: [
-                "SocketIO", "TestSupport",
+                "SocketIO", "Gateway", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ],

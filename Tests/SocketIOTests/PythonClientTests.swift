@@ -1,4 +1,5 @@
 import Foundation
+import Gateway
 import Hummingbird
 import HummingbirdTesting
 import Logging
@@ -12,19 +13,46 @@ import TestSupport
     func pythonSocketIOConnectsAndTalks(transports: String) async throws {
         let app = Conformance.application(port: 0, engine: PollingProtocolTests.roomy, connectTimeout: .seconds(20), logger: Logger(label: "socketio-test"))
         try await app.test(.live) { client in
-            let output = FileManager.default.temporaryDirectory.appendingPathComponent("sio-\(UUID().uuidString).out").path
-            defer { try? FileManager.default.removeItem(atPath: output) }
-            let script = TestServers.repositoryRoot.appendingPathComponent("Tests/SocketIOTests/Clients/python_socketio_client.py").path
-            let status = try await ChildProcess([TestServers.python, script, "http://127.0.0.1:\(client.port!)", transports], outputPath: output).wait()
-            let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
-            try #require(status == 0, "\(text)")
-            let line = text.split(separator: "\n").last.map(String.init) ?? ""
-            let seen = try JSONValue.parse(line)
-            #expect(seen["auth"] == ["token": "abc"], "the handshake's auth payload reaches the server")
-            #expect(seen["customAuth"] == ["token": "abc"], "and the /custom namespace")
-            #expect(seen["back"] == [1, "2", ["3": [true]], [1, 2, 3]], "text and a binary attachment come back")
-            #expect(seen["ack"] == ["x", ["y": nil]])
-            #expect(seen["transport"] == .string(transports.hasSuffix("websocket") ? "websocket" : "polling"))
+            try await Self.runClient(url: "http://127.0.0.1:\(client.port!)", transports: transports, path: "socket.io")
         }
+    }
+
+    /// The same session through the gateway, configured as gateway.conf routes chat's
+    /// Socket.IO: `/chat/socket.io/` with the prefix stripped and WebSocket upgrades on.
+    @Test(arguments: ["polling", "websocket", "polling,websocket"])
+    func pythonSocketIOTalksThroughTheGateway(transports: String) async throws {
+        let app = Conformance.application(port: 0, engine: PollingProtocolTests.roomy, connectTimeout: .seconds(20), logger: Logger(label: "socketio-test"))
+        try await app.test(.live) { client in
+            var config = try GatewayConfig.parse("""
+                route /chat/socket.io/ { upstream 127.0.0.1:\(client.port!); strip_prefix /chat; websocket on; read_timeout 1h; rate off; }
+                """)
+            config.listen = .init(host: "127.0.0.1", port: 0)
+            config.accessLog = false
+            let gateway = GatewayServer(config: config, configPath: nil, logger: Logger(label: "gateway-test"))
+            let channel = try await gateway.start()
+            do {
+                try await Self.runClient(url: "http://127.0.0.1:\(channel.localAddress!.port!)", transports: transports, path: "chat/socket.io")
+            } catch {
+                try? await channel.close()
+                throw error
+            }
+            try await channel.close()
+        }
+    }
+
+    static func runClient(url: String, transports: String, path: String) async throws {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("sio-\(UUID().uuidString).out").path
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let script = TestServers.repositoryRoot.appendingPathComponent("Tests/SocketIOTests/Clients/python_socketio_client.py").path
+        let status = try await ChildProcess([TestServers.python, script, url, transports, path], outputPath: output).wait()
+        let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+        try #require(status == 0, "\(text)")
+        let line = text.split(separator: "\n").last.map(String.init) ?? ""
+        let seen = try JSONValue.parse(line)
+        #expect(seen["auth"] == ["token": "abc"], "the handshake's auth payload reaches the server")
+        #expect(seen["customAuth"] == ["token": "abc"], "and the /custom namespace")
+        #expect(seen["back"] == [1, "2", ["3": [true]], [1, 2, 3]], "text and a binary attachment come back")
+        #expect(seen["ack"] == ["x", ["y": nil]])
+        #expect(seen["transport"] == .string(transports.hasSuffix("websocket") ? "websocket" : "polling"))
     }
 }

@@ -1,6 +1,7 @@
 """A python-socketio client session against the conformance server, for SocketIOTests.
 
-usage: python_socketio_client.py URL TRANSPORTS   (TRANSPORTS: polling | websocket | polling,websocket)
+usage: python_socketio_client.py URL TRANSPORTS [PATH]   (TRANSPORTS: polling | websocket | polling,websocket;
+       PATH: the Socket.IO path, socket.io unless a gateway puts it elsewhere)
 Prints one JSON object: what the client saw. Exits non-zero if anything timed out.
 """
 import json
@@ -10,6 +11,7 @@ import threading
 import socketio
 
 url, transports = sys.argv[1], sys.argv[2].split(",")
+path = sys.argv[3] if len(sys.argv) > 3 else "socket.io"
 seen = {"auth": None, "customAuth": None, "back": None, "ack": None, "transport": None}
 back = threading.Event()
 auths = threading.Event()
@@ -36,7 +38,7 @@ def on_back(*args):
     back.set()
 
 
-sio.connect(url, transports=transports, auth={"token": "abc"}, namespaces=["/", "/custom"], wait_timeout=5)
+sio.connect(url, transports=transports, auth={"token": "abc"}, namespaces=["/", "/custom"], socketio_path=path, wait_timeout=5)
 ok = auths.wait(5) and custom.wait(5)
 sio.emit("message", (1, "2", {"3": [True]}, b"\x01\x02\x03"))
 ok = back.wait(5) and ok
