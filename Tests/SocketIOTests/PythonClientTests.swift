@@ -31,6 +31,13 @@ import TestSupport
             let gateway = GatewayServer(config: config, configPath: nil, logger: Logger(label: "gateway-test"))
             let channel = try await gateway.start()
             do {
+                // Plain requests first, so the gateway holds used keep-alive connections to the
+                // server: an upgrade must not go over one of them (the server would answer 307).
+                for _ in 0..<6 {
+                    let handshake = try await PollingProtocolTests.getOnOwnConnection(
+                        port: channel.localAddress!.port!, path: "/chat/socket.io/?EIO=4&transport=polling")
+                    #expect(handshake.status == 200)
+                }
                 try await Self.runClient(url: "http://127.0.0.1:\(channel.localAddress!.port!)", transports: transports, path: "chat/socket.io")
             } catch {
                 try? await channel.close()

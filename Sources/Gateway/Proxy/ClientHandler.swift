@@ -273,7 +273,9 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
         exchange.tried.insert(address.description)
         exchange.lastInstance = address.description
         let timeout = TimeAmount.nanoseconds(Int64(exchange.route.connectTimeoutSeconds * 1e9))
-        pool.lease(address, connectTimeout: timeout) { [self] result in
+        // A WebSocket upgrade gets a connection of its own: it becomes a tunnel, and servers
+        // (Hummingbird's among them) upgrade only a connection's first request.
+        pool.lease(address, connectTimeout: timeout, fresh: exchange.isUpgrade) { [self] result in
             guard case .proxying(let current) = state, current === exchange else {
                 if case .success(let connection) = result { connection.channel.close(promise: nil) }
                 return

@@ -20,15 +20,16 @@ enum Tunnel {
             // The decoder goes last: bytes it already read past the request head are forwarded, to the splice.
             try clientPipeline.addHandler(toUpstream, position: .last)
             _ = clientChannel.pipeline.removeHandler(name: "encoder")
-            _ = clientChannel.pipeline.removeHandler(name: "pipelining")
             _ = clientChannel.pipeline.removeHandler(name: "proxy")
-            _ = clientChannel.pipeline.removeHandler(name: "decoder")
+            // Bytes the decoders already held (a first frame in the same read as the head)
+            // reach the splice as they are removed, outside any read burst: flush them.
+            clientChannel.pipeline.removeHandler(name: "decoder").whenComplete { _ in upstreamChannel.flush() }
 
             let upstreamPipeline = upstreamChannel.pipeline.syncOperations
             try upstreamPipeline.addHandler(toClient, position: .last)
             _ = upstreamChannel.pipeline.removeHandler(name: "upstream")
             _ = upstreamChannel.pipeline.removeHandler(name: "upstream-encoder")
-            _ = upstreamChannel.pipeline.removeHandler(name: "upstream-decoder")
+            upstreamChannel.pipeline.removeHandler(name: "upstream-decoder").whenComplete { _ in clientChannel.flush() }
             idle.start()
         } catch {
             clientChannel.close(promise: nil)

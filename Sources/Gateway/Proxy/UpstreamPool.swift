@@ -57,10 +57,11 @@ final class UpstreamPool {
 
     init(eventLoop: any EventLoop) { self.eventLoop = eventLoop }
 
-    /// An idle connection to `address`, or a new one; `done` runs on this loop.
-    func lease(_ address: GatewayConfig.Address, connectTimeout: TimeAmount, _ done: @escaping (Result<UpstreamConnection, any Error>) -> Void) {
+    /// An idle connection to `address`, or a new one (always new when `fresh`); `done` runs on this loop.
+    func lease(_ address: GatewayConfig.Address, connectTimeout: TimeAmount, fresh: Bool = false,
+               _ done: @escaping (Result<UpstreamConnection, any Error>) -> Void) {
         eventLoop.assertInEventLoop()
-        while var list = idle[address.description], let connection = list.popLast() {
+        while !fresh, var list = idle[address.description], let connection = list.popLast() {
             idle[address.description] = list
             if connection.channel.isActive {
                 connection.handler.onClose = nil
