@@ -71,6 +71,11 @@ extension ChatTests {
             let eve = try await stack.user("Eve")
             try await stack.connect(ada, bob)
             let chat = try #require(try await stack.directChat(ada, with: bob).chatId)
+            // Each replica's delivery queue must be bound before the message goes out: /ready says so.
+            for replica in stack.chats {
+                let ready = await eventually(timeout: .seconds(20)) { try await replica.execute(uri: "/ready", method: .get) { $0.status == .ok } }
+                #expect(ready)
+            }
             let seen = try await runChatClients([
                 "websocket", "http://127.0.0.1:\(stack.chats[0].port!)", "http://127.0.0.1:\(stack.chats[1].port!)",
                 ada.token, bob.token, eve.token, chat,
