@@ -26,14 +26,16 @@ public func buildChatApplication(_ config: ChatConfiguration, logger: Logger) as
     let namespace = sockets.of("/")
     let deliveries = Deliveries(amqp: service.amqp, logger: logger) { _, message in LiveMessages.emit(message, on: namespace) }
     let live = LiveMessages(namespace: namespace, deliveries: deliveries)
+    // Sockets and REST share one key cache and one deny-list.
     let verifier = JWKSVerifier(url: service.jwksURL, logger: logger)
-    ChatSockets(store: store, membership: membership, live: live, verifier: verifier, denyList: TokenDenyList(redis: redis, logger: logger), logger: logger)
+    let denyList = TokenDenyList(redis: redis, logger: logger)
+    ChatSockets(store: store, membership: membership, live: live, access: AccessTokenCheck(verifier: verifier, denyList: denyList), logger: logger)
         .install(on: namespace)
     let engine = EngineServer(configuration: config.engine, handler: sockets, logger: logger)
     let mounts = EngineMounts([("/socket.io", engine)])
 
     let router = makeServiceRouter(checks: [.mongo(mongo), .redis(redis), .amqp(consuming: { consumer.isConnected && deliveries.isConnected })])
-    router.add(middleware: AuthenticationMiddleware(verifier: verifier, denyList: TokenDenyList(redis: redis, logger: logger)))
+    router.add(middleware: AuthenticationMiddleware(verifier: verifier, denyList: denyList))
     mounts.addRoutes(to: router)
     ChatRoutes(store: store, membership: membership, files: ChatFiles(database: database, maxBytes: config.fileMaxBytes), live: live).add(to: router)
 

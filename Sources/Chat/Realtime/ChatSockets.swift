@@ -13,8 +13,7 @@ struct ChatSockets: Sendable {
     let store: any ChatStore
     let membership: Membership
     let live: LiveMessages
-    let verifier: any AccessTokenVerifier
-    let denyList: TokenDenyList?
+    let access: AccessTokenCheck
     let logger: Logger
 
     func install(on namespace: Namespace) {
@@ -34,31 +33,20 @@ struct ChatSockets: Sendable {
 
     func authenticate(_ handshake: SocketHandshake) async throws -> String {
         guard let token = Self.token(handshake) else { throw SocketConnectionRefused("Authentication required") }
-        let claims: AccessClaims
         do {
-            claims = try await verifier.verify(token)
+            guard let claims = try await access.claims(of: token) else { throw SocketConnectionRefused("Invalid or expired token") }
+            return claims.userId
         } catch is VerificationKeysUnavailable {
             throw SocketConnectionRefused("Token keys are not available yet, try again shortly")
-        } catch {
-            throw SocketConnectionRefused("Invalid or expired token")
         }
-        if let denyList, await denyList.isDenied(claims.jti.value) { throw SocketConnectionRefused("Invalid or expired token") }
-        return claims.userId
     }
 
+    /// The handshake's `auth.token` (what Socket.IO clients send), else what HTTP requests carry.
     static func token(_ handshake: SocketHandshake) -> String? {
         if let token = handshake.auth["token"]?.stringValue, !token.isEmpty {
             return token.lowercased().hasPrefix("bearer ") ? String(token.dropFirst(7)) : token
         }
-        if let header = handshake.engine.headers[.authorization], header.lowercased().hasPrefix("bearer ") {
-            let token = header.dropFirst(7).trimmingCharacters(in: .whitespaces)
-            if !token.isEmpty { return token }
-        }
-        for cookie in (handshake.engine.headers[.cookie] ?? "").split(separator: ";") {
-            let pair = cookie.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-            if pair.count == 2, pair[0] == "token", !pair[1].isEmpty { return pair[1] }
-        }
-        return nil
+        return AuthenticationMiddleware<ServiceRequestContext>.token(in: handshake.engine.headers)
     }
 
     /// `{chatId}` or the id alone, as clients of the reference system send it.

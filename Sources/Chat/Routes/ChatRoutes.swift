@@ -123,13 +123,7 @@ struct ChatRoutes: Sendable {
             guard let id = ObjectId(String(raw)) else { throw APIError.badRequest("before must be a message id (24 hex digits)", code: "invalid_cursor") }
             before = id
         }
-        var limit = 50
-        if let raw = query["limit"] {
-            guard let value = Int(String(raw)), (1...100).contains(value) else {
-                throw APIError.badRequest("limit must be a whole number from 1 to 100", code: "invalid_limit")
-            }
-            limit = value
-        }
+        let limit = try request.queryInteger("limit", default: 50, in: 1...100)
         let found = try await store.messages(chatId: chatId.hex, before: before, limit: limit + 1)
         let page = Array(found.prefix(limit))
         try await store.markRead(chatId: chatId.hex, userId: me)

@@ -84,8 +84,8 @@ struct ProfileRoutes: Sendable {
     @Sendable func list(_ request: Request, context: ServiceRequestContext) async throws -> ProfileListResponse {
         let identity = try context.requireIdentity()
         let query = request.uri.queryParameters
-        let page = try Self.integer(query["page"].map(String.init), name: "page", default: 1, in: 1...10_000)
-        let limit = try Self.integer(query["limit"].map(String.init), name: "limit", default: 20, in: 1...50)
+        let page = try request.queryInteger("page", default: 1, in: 1...10_000)
+        let limit = try request.queryInteger("limit", default: 20, in: 1...50)
         let search = query["search"].map { String($0).trimmingCharacters(in: .whitespaces) }
         guard (search?.count ?? 0) <= 50 else { throw APIError.badRequest("search must be at most 50 characters", code: "invalid_search") }
         let (found, total) = try await profiles.list(search: search, excluding: identity.userId, skip: (page - 1) * limit, limit: limit)
@@ -137,14 +137,6 @@ struct ProfileRoutes: Sendable {
 
     static func userId(_ context: ServiceRequestContext) throws -> String {
         try context.idParameter("userId", naming: "a user id").hex
-    }
-
-    static func integer(_ raw: String?, name: String, default fallback: Int, in range: ClosedRange<Int>) throws -> Int {
-        guard let raw else { return fallback }
-        guard let value = Int(raw), range.contains(value) else {
-            throw APIError.badRequest("\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound)", code: "invalid_\(name)")
-        }
-        return value
     }
 }
 

@@ -8,12 +8,10 @@ import Redis
 /// Routes decide whether they need an identity (`context.requireIdentity()`): a stale
 /// cookie must not stop anyone from logging in again.
 public struct AuthenticationMiddleware<Context: ServiceContext>: RouterMiddleware {
-    let verifier: any AccessTokenVerifier
-    let denyList: TokenDenyList?
+    let check: AccessTokenCheck
 
     public init(verifier: any AccessTokenVerifier, denyList: TokenDenyList?) {
-        self.verifier = verifier
-        self.denyList = denyList
+        check = AccessTokenCheck(verifier: verifier, denyList: denyList)
     }
 
     /// What every service but auth uses: auth's keys from its JWKS, the deny-list in Redis.
@@ -23,30 +21,26 @@ public struct AuthenticationMiddleware<Context: ServiceContext>: RouterMiddlewar
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
-        if let token = Self.token(in: request) {
+        if let token = Self.token(in: request.headers) {
             do {
-                let claims = try await verifier.verify(token)
-                if let denyList, await denyList.isDenied(claims.jti.value) {
-                    context.presentedInvalidToken = true
-                } else {
-                    context.identity = claims
-                }
+                if let claims = try await check.claims(of: token) { context.identity = claims } else { context.presentedInvalidToken = true }
             } catch is VerificationKeysUnavailable {
                 throw APIError.unavailable("Token keys are not available yet, try again shortly")
-            } catch {
-                context.presentedInvalidToken = true
             }
         }
         return try await next(request, context)
     }
 
     /// The bearer token, else the `token` cookie.
-    public static func token(in request: Request) -> String? {
-        if let header = request.headers[.authorization], header.count > 7, header.prefix(7).lowercased() == "bearer " {
+    public static func token(in request: Request) -> String? { token(in: request.headers) }
+
+    /// The bearer token, else the `token` cookie, from request headers (also a socket's handshake).
+    public static func token(in headers: HTTPFields) -> String? {
+        if let header = headers[.authorization], header.count > 7, header.prefix(7).lowercased() == "bearer " {
             let token = header.dropFirst(7).trimmingCharacters(in: .whitespaces)
             return token.isEmpty ? nil : token
         }
-        guard let cookie = request.cookies["token"]?.value, !cookie.isEmpty else { return nil }
+        guard let cookie = Cookies(from: headers[values: .cookie])["token"]?.value, !cookie.isEmpty else { return nil }
         return cookie
     }
 }

@@ -15,7 +15,7 @@ extension EngineServer {
 
     func refuse(_ request: Request) async -> Response {
         do {
-            _ = try Self.parseQuery(Self.queryItems(request.uri.description))
+            _ = try Self.parseQuery(Self.queryItems(request.uri))
             return Self.errorResponse(.badMethod)
         } catch {
             return Self.errorResponse(error)
@@ -24,7 +24,7 @@ extension EngineServer {
 
     func poll(_ request: Request) async -> Response {
         let query: Query
-        do { query = try Self.parseQuery(Self.queryItems(request.uri.description)) } catch { return Self.errorResponse(error) }
+        do { query = try Self.parseQuery(Self.queryItems(request.uri)) } catch { return Self.errorResponse(error) }
         // A WebSocket handshake that did not upgrade (or a sid already upgraded) ends here.
         guard query.transport == "polling" else { return Self.errorResponse(.badRequest) }
         guard let sid = query.sid else {
@@ -55,7 +55,7 @@ extension EngineServer {
 
     func push(_ request: Request) async -> Response {
         let query: Query
-        do { query = try Self.parseQuery(Self.queryItems(request.uri.description)) } catch { return Self.errorResponse(error) }
+        do { query = try Self.parseQuery(Self.queryItems(request.uri)) } catch { return Self.errorResponse(error) }
         guard query.transport == "polling" else { return Self.errorResponse(.badRequest) }
         guard let sid = query.sid else { return Self.errorResponse(.badMethod) }
         guard let session = session(sid), session.transport == .polling else { return Self.errorResponse(.unknownSession) }

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import HummingbirdCore
 import HummingbirdWebSocket
 import NIOCore
 
@@ -8,7 +9,7 @@ extension EngineServer {
     /// What to do with a WebSocket upgrade request for this server: nil refuses it (a bad
     /// query), and the HTTP route then answers it with a 400.
     public func webSocketHandler(for request: HTTPRequest) -> WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>? {
-        let items = Self.queryItems(request.path ?? "")
+        let items = Self.queryItems(URI(request.path ?? ""))
         guard let query = try? Self.parseQuery(items), query.transport == "websocket" else { return nil }
         let handshake = EngineHandshake(headers: request.headerFields, query: query.all)
         if let sid = query.sid {

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
 import NIOCore
@@ -19,8 +20,6 @@ public final class EngineServer: Sendable {
         self.handler = handler
         self.logger = logger
     }
-
-    public var sessionCount: Int { sessions.withLock { $0.count } }
 
     func session(_ id: String) -> EngineSession? { sessions.withLock { $0[id] } }
 
@@ -80,15 +79,10 @@ public final class EngineServer: Sendable {
         return Query(transport: transport, sid: items["sid"], all: items)
     }
 
-    static func queryItems(_ uri: String) -> [String: String] {
-        guard let query = uri.split(separator: "?", maxSplits: 1).dropFirst().first else { return [:] }
+    /// The query of `uri`, decoded by Hummingbird's URI (the first value of a repeated key).
+    static func queryItems(_ uri: URI) -> [String: String] {
         var items: [String: String] = [:]
-        for pair in query.split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1)
-            let key = String(parts[0]).removingPercentEncoding ?? String(parts[0])
-            let value = parts.count > 1 ? (String(parts[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(parts[1])) : ""
-            items[key] = value
-        }
+        for (key, value) in uri.queryParameters where items[String(key)] == nil { items[String(key)] = String(value) }
         return items
     }
 

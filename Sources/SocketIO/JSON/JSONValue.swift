@@ -45,16 +45,6 @@ public enum JSONValue: Sendable, Equatable {
         if case .object = self { return true }
         return false
     }
-
-    /// Whether a binary attachment is anywhere inside.
-    public var containsBinary: Bool {
-        switch self {
-        case .binary: true
-        case .array(let items): items.contains { $0.containsBinary }
-        case .object(let members): members.contains { $0.1.containsBinary }
-        default: false
-        }
-    }
 }
 
 extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral,
@@ -74,16 +64,14 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
 extension JSONValue {
     /// Any `Encodable` as a value (through JSONEncoder; object keys come out sorted).
     public init(encoding value: some Encodable) throws {
+        self = try JSONValue.parse(Array(try Self.encoder.encode(value)))
+    }
+
+    /// Made once: messages are encoded on every send.
+    static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
-        self = try JSONValue.parse(Array(try encoder.encode(value)))
-    }
-
-    /// The value decoded as `T` (binary attachments cannot be decoded this way).
-    public func decode<T: Decodable>(_ type: T.Type) throws -> T {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        return try decoder.decode(T.self, from: Data(serialized().utf8))
-    }
+        return encoder
+    }()
 }
