@@ -7,6 +7,8 @@ import Synchronization
 /// At most `prefetch` deliveries are in the handler at once. When the connection
 /// breaks it reconnects with backoff and declares its topology again; outcomes of
 /// deliveries from the old connection are dropped (the broker redelivers those).
+/// An `ordered` consumer hands deliveries to its handler one at a time, in the order
+/// the broker sent them (for live streams where order matters more than parallelism).
 public final class Consumer: Sendable {
     public typealias Handler = @Sendable (AMQPDelivery) async -> DeliveryOutcome
 
@@ -28,16 +30,25 @@ public final class Consumer: Sendable {
     let queue: String
     let prefetch: Int
     let handler: Handler
+    /// Set for an ordered consumer: its one handler task reads deliveries from here.
+    private let inOrder: AsyncStream<(AMQPDelivery, Int)>.Continuation?
 
-    public init(config: AMQPConfiguration, topology: Topology = Topology(), queue: String, prefetch: Int = 100,
+    public init(config: AMQPConfiguration, topology: Topology = Topology(), queue: String, prefetch: Int = 100, ordered: Bool = false,
                 logger: Logger = Logger(label: "amqp.consumer"), handler: @escaping Handler) {
         self.topology = topology
         self.queue = queue
         self.prefetch = prefetch
         self.handler = handler
+        let ordered = ordered ? AsyncStream<(AMQPDelivery, Int)>.makeStream() : nil
+        inOrder = ordered?.continuation
         var logger = logger
         logger[metadataKey: "queue"] = .string(queue)
         thread = ConnectionThread(config: config, logger: logger)
+        if let stream = ordered?.stream {
+            Task { [self] in
+                for await (delivery, generation) in stream { await handle(delivery, generation: generation) }
+            }
+        }
         thread.start(name: "amqp-consumer") { [self] in run() }
     }
 
@@ -48,6 +59,7 @@ public final class Consumer: Sendable {
     public func close(timeout: Duration = .seconds(10)) async {
         shared.withLock { $0.stopping = true }
         await thread.stop(timeout: timeout)
+        inOrder?.finish()
     }
 
     private func run() {
@@ -92,14 +104,19 @@ public final class Consumer: Sendable {
 
     private func dispatch(_ delivery: AMQPDelivery, generation: Int) {
         shared.withLock { $0.inFlight += 1 }
-        let handler = self.handler
-        Task { [self] in
-            let outcome = await handler(delivery)
-            shared.withLock {
-                $0.inFlight -= 1
-                $0.settlements.append(Settlement(generation: generation, tag: delivery.deliveryTag, outcome: outcome))
-            }
-            thread.wake.signal()
+        if let inOrder {
+            inOrder.yield((delivery, generation))
+            return
         }
+        Task { [self] in await handle(delivery, generation: generation) }
+    }
+
+    private func handle(_ delivery: AMQPDelivery, generation: Int) async {
+        let outcome = await handler(delivery)
+        shared.withLock {
+            $0.inFlight -= 1
+            $0.settlements.append(Settlement(generation: generation, tag: delivery.deliveryTag, outcome: outcome))
+        }
+        thread.wake.signal()
     }
 }

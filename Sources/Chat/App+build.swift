@@ -18,14 +18,14 @@ public func buildChatApplication(_ config: ChatConfiguration, logger: Logger) as
     try await store.prepare()
     let membership = Membership(store: store, cache: JSONCache(redis: redis, prefix: "chat:v1:member", ttlSeconds: config.permissionCacheSeconds, logger: logger))
 
-    let consumer = EventConsumer(service: service.consumerName, mongo: mongo, database: service.mongoDatabase, amqp: service.amqp, logger: logger)
-    ChatEvents.register(on: consumer, store: store, membership: membership)
-    try await consumer.start()
-
     let sockets = SocketServer(connectTimeout: .milliseconds(config.connectTimeoutMilliseconds), logger: logger)
     let namespace = sockets.of("/")
-    let deliveries = Deliveries(amqp: service.amqp, logger: logger) { _, message in LiveMessages.emit(message, on: namespace) }
+    let deliveries = Deliveries(amqp: service.amqp, logger: logger) { event in LiveMessages.apply(event, on: namespace) }
     let live = LiveMessages(namespace: namespace, deliveries: deliveries)
+
+    let consumer = EventConsumer(service: service.consumerName, mongo: mongo, database: service.mongoDatabase, amqp: service.amqp, logger: logger)
+    ChatEvents.register(on: consumer, store: store, membership: membership, live: live)
+    try await consumer.start()
     // Sockets and REST share one key cache and one deny-list.
     let verifier = JWKSVerifier(url: service.jwksURL, logger: logger)
     let denyList = TokenDenyList(redis: redis, logger: logger)

@@ -28,6 +28,27 @@ import Testing
         try await t.cleanUp(config)
     }
 
+    @Test func anOrderedConsumerHandsDeliveriesOverInTheOrderSent() async throws {
+        let t = TestTopology()
+        let publisher = Publisher(config: config, topology: t.topology)
+        let order = Mutex<[String]>([])
+        let consumer = Consumer(config: config, topology: t.topology, queue: t.queue, prefetch: 100, ordered: true) { delivery in
+            // Uneven handler times would reorder an unordered consumer's parallel handlers.
+            try? await Task.sleep(for: .microseconds(Int.random(in: 0...400)))
+            order.withLock { $0.append(delivery.message.messageId ?? "?") }
+            return .ack
+        }
+        let count = 300
+        for i in 0..<count { try await publisher.publish(t.message("m\(i)")) }
+        let all = await Received().wait(timeout: .seconds(30)) { _ in order.withLock { $0.count } == count }
+        #expect(all)
+        #expect(order.withLock { $0 } == (0..<count).map { "m\($0)" })
+        await consumer.close()
+        await publisher.close()
+        #expect(try await AMQPAdmin(config: config).messageCount(t.queue) == 0, "every message was acked")
+        try await t.cleanUp(config)
+    }
+
     @Test func propertiesAndHeadersArriveIntact() async throws {
         let t = TestTopology()
         let publisher = Publisher(config: config, topology: t.topology)

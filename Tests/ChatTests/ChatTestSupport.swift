@@ -30,11 +30,11 @@ extension Stack {
     }
 }
 
-/// Runs the python-socketio chat clients; their JSON report.
-func runChatClients(_ arguments: [String]) async throws -> [String: Any] {
+/// Runs python-socketio chat clients (a script in Tests/ChatTests/Clients); their JSON report.
+func runChatClients(_ arguments: [String], script name: String = "chat_clients.py") async throws -> [String: Any] {
     let output = FileManager.default.temporaryDirectory.appendingPathComponent("chat-\(UUID().uuidString).out").path
     defer { try? FileManager.default.removeItem(atPath: output) }
-    let script = TestServers.repositoryRoot.appendingPathComponent("Tests/ChatTests/Clients/chat_clients.py").path
+    let script = TestServers.repositoryRoot.appendingPathComponent("Tests/ChatTests/Clients/\(name)").path
     let status = try await ChildProcess([TestServers.python, script] + arguments, outputPath: output).wait()
     let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
     try #require(status == 0, "\(text)")

@@ -84,5 +84,31 @@ extension ChatTests {
             #expect((seen["bobReceived"] as? [String: Any])?["text"] as? String == "hello bob")
         }
     }
+
+    @Test func aRemovedMemberStopsHearingTheGroupOnEveryReplica() async throws {
+        try await Stack.run(chatReplicas: 2) { stack in
+            let (ada, bob, cy) = (try await stack.user("Ada"), try await stack.user("Bob"), try await stack.user("Cy"))
+            try await stack.connect(ada, bob)
+            try await stack.connect(ada, cy)
+            let group = try await stack.chats[0].execute(uri: "/create-group", method: .post, headers: ada.json, body: json(["name": "G", "participants": [bob.id, cy.id]])) {
+                (jsonObject($0)["data"] as? [String: Any])?["id"] as? String
+            }
+            let chat = try #require(group)
+            for replica in stack.chats {
+                let ready = await eventually(timeout: .seconds(20)) { try await replica.execute(uri: "/ready", method: .get) { $0.status == .ok } }
+                #expect(ready)
+            }
+            // Ada (admin) on replica 0; Bob and Cy on replica 1; Ada removes Cy on replica 0.
+            let seen = try await runChatClients([
+                "http://127.0.0.1:\(stack.chats[0].port!)", "http://127.0.0.1:\(stack.chats[1].port!)",
+                ada.token, bob.token, cy.token, chat, cy.id,
+            ], script: "group_eviction.py")
+            #expect(seen["joins"] as? [Bool] == [true, true, true] && seen["removeStatus"] as? Int == 200)
+            let heard = seen["heard"] as? [String: [String]]
+            #expect(seen["keptGotAfter"] as? Bool == true && heard?["kept"] == ["before", "after"])
+            #expect(heard?["removed"] == ["before"], "Cy's socket on the other replica left the room with the removal")
+            #expect(((seen["rejoin"] as? [String: Any])?["error"] as? [String: Any])?["code"] as? String == "not_found", "and cannot join again")
+        }
+    }
 }
 }

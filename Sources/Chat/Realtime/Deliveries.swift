@@ -2,10 +2,12 @@ import AMQP
 import Foundation
 import Logging
 
-/// Carries new messages to the other chat replicas, whose sockets may be in the chat's
-/// room: a fanout exchange, and a queue per replica that goes when the replica does.
-/// Delivery is live-only (a socket that is not connected reads history over REST), so
-/// the messages are not persistent and a replica skips its own.
+/// Carries what happens in a chat's room to the other chat replicas, whose sockets may be
+/// in it (new messages, members who left or were removed): a fanout exchange, and a queue
+/// per replica that goes when the replica does, consumed in order so a removal comes
+/// before the messages sent after it. Delivery is live-only (a socket that is not
+/// connected reads history over REST), so the messages are not persistent and a replica
+/// skips its own.
 final class Deliveries: Sendable {
     static let exchange = "switchboard.chat.deliveries"
     let replicaId = UUID().uuidString
@@ -19,11 +21,10 @@ final class Deliveries: Sendable {
 
     struct Delivery: Codable, Sendable {
         let replicaId: String
-        let chatId: String
-        let message: MessageView
+        let event: RoomEvent
     }
 
-    init(amqp: AMQPConfiguration, logger: Logger, deliver: @escaping @Sendable (String, MessageView) -> Void) {
+    init(amqp: AMQPConfiguration, logger: Logger, deliver: @escaping @Sendable (RoomEvent) -> Void) {
         let exchange = Topology.Exchange.fanout(Self.exchange, durable: false)
         let queue = "chat.deliveries.\(replicaId)"
         let topology = Topology(
@@ -32,9 +33,9 @@ final class Deliveries: Sendable {
         let publisher = Publisher(config: amqp, topology: Topology(exchanges: [exchange]), logger: logger)
         self.publisher = publisher
         let ownId = replicaId
-        consumer = Consumer(config: amqp, topology: topology, queue: queue, logger: logger) { delivery in
+        consumer = Consumer(config: amqp, topology: topology, queue: queue, ordered: true, logger: logger) { delivery in
             guard let decoded = try? Deliveries.decoder.decode(Delivery.self, from: Data(delivery.message.body)) else { return .reject(requeue: false) }
-            if decoded.replicaId != ownId { deliver(decoded.chatId, decoded.message) }
+            if decoded.replicaId != ownId { deliver(decoded.event) }
             return .ack
         }
         self.logger = logger
@@ -46,7 +47,7 @@ final class Deliveries: Sendable {
                     let body = try Deliveries.encoder.encode(delivery)
                     try await publisher.publish(AMQPMessage(exchange: Deliveries.exchange, routingKey: "", body: Array(body), persistent: false))
                 } catch {
-                    logger.warning("live delivery to other replicas failed: \(error)", metadata: ["chatId": "\(delivery.chatId)"])
+                    logger.warning("live delivery to other replicas failed: \(error)", metadata: ["chatId": "\(delivery.event.chatId)"])
                 }
             }
         }
@@ -55,8 +56,8 @@ final class Deliveries: Sendable {
     var isConnected: Bool { publisher.isConnected && consumer.isConnected }
 
     /// Tells the other replicas; a broker outage costs them the live copy, never the message.
-    func publish(chatId: String, message: MessageView) {
-        outgoing.yield(Delivery(replicaId: replicaId, chatId: chatId, message: message))
+    func publish(_ event: RoomEvent) {
+        outgoing.yield(Delivery(replicaId: replicaId, event: event))
     }
 
     func close() async {

@@ -1,6 +1,21 @@
 import SocketIO
 
-/// New messages, told to every socket in the chat's room: here at once, on the other
+/// What happens in a chat's room, for the sockets in it on every replica.
+enum RoomEvent: Codable, Sendable {
+    /// A new, stored message.
+    case message(MessageView)
+    /// A participant left or was removed (or their account was deleted): their sockets stop hearing the chat.
+    case left(chatId: String, userId: String)
+
+    var chatId: String {
+        switch self {
+        case .message(let message): message.chatId
+        case .left(let chatId, _): chatId
+        }
+    }
+}
+
+/// New messages and departures, told to the chat's room: here at once, on the other
 /// replicas through `Deliveries`.
 final class LiveMessages: Sendable {
     static let maxText = 5000
@@ -16,19 +31,25 @@ final class LiveMessages: Sendable {
 
     /// To the room (except the socket that sent it, which has its acknowledgement).
     func announce(_ message: MessageView, except socketId: String? = nil) {
-        Self.emit(message, on: namespace, except: socketId)
-        deliveries?.publish(chatId: message.chatId, message: message)
+        Self.apply(.message(message), on: namespace, except: socketId)
+        deliveries?.publish(.message(message))
     }
 
-    /// To the sockets of this replica in the chat's room (also for messages another replica stored).
-    static func emit(_ message: MessageView, on namespace: Namespace, except socketId: String? = nil) {
-        guard let payload = try? JSONValue(encoding: message) else { return }
-        namespace.emit(to: room(message.chatId), except: socketId, "receiveMessage", [payload])
-    }
-
-    /// Someone left or was removed: their sockets here stop hearing the chat.
+    /// Someone left or was removed: their sockets, here and on the other replicas, stop hearing the chat.
     func evict(_ userId: String, from chatId: String) {
-        let room = Self.room(chatId)
-        for socket in namespace.sockets(in: room) where socket[data: "userId"] == userId { socket.leave(room) }
+        Self.apply(.left(chatId: chatId, userId: userId), on: namespace)
+        deliveries?.publish(.left(chatId: chatId, userId: userId))
+    }
+
+    /// Applies an event to this replica's sockets (also events from other replicas).
+    static func apply(_ event: RoomEvent, on namespace: Namespace, except socketId: String? = nil) {
+        switch event {
+        case .message(let message):
+            guard let payload = try? JSONValue(encoding: message) else { return }
+            namespace.emit(to: room(message.chatId), except: socketId, "receiveMessage", [payload])
+        case .left(let chatId, let userId):
+            let room = room(chatId)
+            for socket in namespace.sockets(in: room) where socket[data: "userId"] == userId { socket.leave(room) }
+        }
     }
 }
