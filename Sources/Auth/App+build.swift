@@ -9,7 +9,7 @@ import ServiceKit
 
 /// Assembles the auth service from its configuration: the same function serves
 /// `switchboard auth` and the tests.
-public func buildAuthApplication(_ config: AuthConfiguration, logger: Logger) async throws -> some ApplicationProtocol {
+public func buildAuthApplication(_ config: AuthConfiguration, logger: Logger, routes: RouteCatalog? = nil) async throws -> some ApplicationProtocol {
     let service = config.service
     let clients = try ServiceClients(service, logger: logger)
     let (mongo, database, redis) = (clients.mongo, clients.database, clients.redis)
@@ -40,6 +40,7 @@ public func buildAuthApplication(_ config: AuthConfiguration, logger: Logger) as
         decoyHash: decoy
     ).add(to: router)
 
+    routes?.record("auth", router)
     return Application(
         router: router,
         configuration: .init(address: .hostname(service.host, port: service.port), serverName: "switchboard-auth"),

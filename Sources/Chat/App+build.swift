@@ -9,7 +9,7 @@ import SocketIO
 /// Assembles the chat service from its configuration: the same function serves
 /// `switchboard chat` and the tests. REST routes and Socket.IO (`/socket.io/`, both
 /// transports) share one port.
-public func buildChatApplication(_ config: ChatConfiguration, logger: Logger) async throws -> some ApplicationProtocol {
+public func buildChatApplication(_ config: ChatConfiguration, logger: Logger, routes: RouteCatalog? = nil) async throws -> some ApplicationProtocol {
     let service = config.service
     let clients = try ServiceClients(service, logger: logger)
     let (mongo, database, redis) = (clients.mongo, clients.database, clients.redis)
@@ -39,6 +39,7 @@ public func buildChatApplication(_ config: ChatConfiguration, logger: Logger) as
     mounts.addRoutes(to: router)
     ChatRoutes(store: store, membership: membership, files: ChatFiles(database: database, maxBytes: config.fileMaxBytes), live: live).add(to: router)
 
+    routes?.record("chat", router)
     return Application(
         router: router,
         server: mounts.serverBuilder(maxPayload: config.engine.maxPayload),

@@ -7,7 +7,7 @@ import ServiceKit
 
 /// Assembles the profile service from its configuration: the same function serves
 /// `switchboard profile` and the tests.
-public func buildProfileApplication(_ config: ProfileConfiguration, logger: Logger) async throws -> some ApplicationProtocol {
+public func buildProfileApplication(_ config: ProfileConfiguration, logger: Logger, routes: RouteCatalog? = nil) async throws -> some ApplicationProtocol {
     let service = config.service
     let clients = try ServiceClients(service, logger: logger)
     let (mongo, database, redis) = (clients.mongo, clients.database, clients.redis)
@@ -25,6 +25,7 @@ public func buildProfileApplication(_ config: ProfileConfiguration, logger: Logg
     router.add(middleware: AuthenticationMiddleware(jwksURL: service.jwksURL, redis: redis, logger: logger))
     ProfileRoutes(profiles: profiles, pictures: pictures, cache: cache, pictureMaxBytes: config.pictureMaxBytes).add(to: router)
 
+    routes?.record("profile", router)
     return Application(
         router: router,
         configuration: .init(address: .hostname(service.host, port: service.port), serverName: "switchboard-profile"),

@@ -8,7 +8,7 @@ import ServiceKit
 
 /// Assembles the request service from its configuration: the same function serves
 /// `switchboard request` and the tests.
-public func buildRequestApplication(_ config: RequestConfiguration, logger: Logger) async throws -> some ApplicationProtocol {
+public func buildRequestApplication(_ config: RequestConfiguration, logger: Logger, routes: RouteCatalog? = nil) async throws -> some ApplicationProtocol {
     let service = config.service
     let clients = try ServiceClients(service, logger: logger)
     let (mongo, database, redis) = (clients.mongo, clients.database, clients.redis)
@@ -31,6 +31,7 @@ public func buildRequestApplication(_ config: RequestConfiguration, logger: Logg
     router.add(middleware: AuthenticationMiddleware(jwksURL: service.jwksURL, redis: redis, logger: logger))
     InviteRoutes(invites: invites, directory: directory, lists: lists, relay: relay).add(to: router)
 
+    routes?.record("request", router)
     return Application(
         router: router,
         configuration: .init(address: .hostname(service.host, port: service.port), serverName: "switchboard-request"),

@@ -27,6 +27,8 @@ public struct Stack: Sendable {
     /// one consumer name; empty unless asked for.
     public let chats: [any TestClientProtocol]
     public let chatDB: MongoDatabase
+    /// The routes each service registered.
+    public let routes: RouteCatalog
 
     /// `redisPort` for profile and request (the fault Redis, for outage tests).
     public static func run(
@@ -36,11 +38,12 @@ public struct Stack: Sendable {
                      chat: TestServers.uniqueName("chat"))
         let common = ["MONGO_URI": TestServers.mongoURI, "AMQP_PORT": String(TestServers.amqpPort), "LOG_LEVEL": "warning"]
         let mongo = try MongoClient(uri: TestServers.mongoURI, threads: 2)
+        let routes = RouteCatalog()
         let authApp = try await buildAuthApplication(
             try AuthConfiguration.load(from: Environment(common.merging([
                 "MONGO_DATABASE": names.auth, "REDIS_PORT": String(TestServers.redisPort), "AUTH_LOGIN_MAX_ATTEMPTS": "100000",
             ]) { _, new in new })),
-            logger: Logger(label: "auth"))
+            logger: Logger(label: "auth"), routes: routes)
         do {
             try await authApp.test(.live) { auth in
                 let services = common.merging([
@@ -48,20 +51,20 @@ public struct Stack: Sendable {
                 ]) { _, new in new }
                 let profileApp = try await buildProfileApplication(
                     try ProfileConfiguration.load(from: Environment(services.merging(["MONGO_DATABASE": names.profile, "EVENTS_CONSUMER_NAME": names.profile]) { _, n in n })),
-                    logger: Logger(label: "profile"))
+                    logger: Logger(label: "profile"), routes: routes)
                 let requestApp = try await buildRequestApplication(
                     try RequestConfiguration.load(from: Environment(services.merging(["MONGO_DATABASE": names.request, "EVENTS_CONSUMER_NAME": names.request]) { _, n in n })),
-                    logger: Logger(label: "request"))
+                    logger: Logger(label: "request"), routes: routes)
                 let chatConfig = try ChatConfiguration.load(from: Environment(services.merging([
                     "MONGO_DATABASE": names.chat, "EVENTS_CONSUMER_NAME": names.chat,
                 ]) { _, n in n }))
                 try await profileApp.test(.router) { profile in
                     try await requestApp.test(.router) { request in
-                        try await live(replicas: chatReplicas, of: { try await buildChatApplication(chatConfig, logger: Logger(label: "chat")) }, []) { chats in
+                        try await live(replicas: chatReplicas, of: { try await buildChatApplication(chatConfig, logger: Logger(label: "chat"), routes: routes) }, []) { chats in
                             try await body(Stack(
                                 auth: auth, profile: profile, request: request, profileDB: mongo.database(names.profile),
                                 requestDB: mongo.database(names.request), authDB: mongo.database(names.auth),
-                                chats: chats, chatDB: mongo.database(names.chat)))
+                                chats: chats, chatDB: mongo.database(names.chat), routes: routes))
                         }
                     }
                 }
