@@ -98,6 +98,29 @@ import TestSupport
         await a.stop()
     }
 
+    @Test func ipHashKeepsEachClientOnOneInstanceWhileItIsUp() async throws {
+        let a = try await Upstream.start("a")
+        let b = try await Upstream.start("b")
+        // Port 1 refuses connections: the clients it would have are served by another instance.
+        try await Self.withGateway("route /s/ { upstream 127.0.0.1:\(a.port) 127.0.0.1:1 127.0.0.1:\(b.port); balance ip_hash; rate off; }") { _, port in
+            func instance(_ client: String) throws -> String {
+                Self.json(try rawHTTPGet(port: port, path: "/s/x", headers: ["X-Forwarded-For": client]))["instance"] as? String ?? "?"
+            }
+            var homes: [String: String] = [:]
+            for i in 1...12 {
+                let client = "198.51.100.\(i)"
+                let first = try instance(client)
+                for _ in 0..<3 { #expect(try instance(client) == first, "\(client) stays on \(first)") }
+                homes[client] = first
+            }
+            #expect(Set(homes.values) == ["a", "b"], "clients are spread over the live instances, none is refused: \(homes)")
+            let health = Self.json(try rawHTTPGet(port: port, path: "/health"))
+            #expect((health["upstreams"] as? [String: String])?["127.0.0.1:1"] == "down", "some clients were homed on the dead instance")
+        }
+        await a.stop()
+        await b.stop()
+    }
+
     @Test func rateLimitsLikeLimitReqPerClientAddress() async throws {
         let a = try await Upstream.start("a")
         try await Self.withGateway("route / { upstream 127.0.0.1:\(a.port); rate 1r/s burst=20 nodelay; }") { _, port in

@@ -127,6 +127,10 @@ extension GatewayConfig.Route {
         case "fail_timeout": failTimeoutSeconds = try s.duration(s.single())
         case "websocket": websocket = try s.flag(s.single())
         case "retries": retries = try s.integer(s.single(), in: 0...10)
+        case "balance":
+            let value = try s.single()
+            guard let chosen = GatewayConfig.Balance(rawValue: value) else { throw s.error("balance takes round_robin or ip_hash, not \"\(value)\"") }
+            balance = chosen
         default: throw s.error("unknown directive \"\(s.name)\" in a route")
         }
     }

@@ -78,6 +78,16 @@ public struct GatewayConfig: Sendable, Equatable {
         public var retries = 1
         /// An instance that refused a connection is skipped for this long.
         public var failTimeoutSeconds = 10.0
+        public var balance = Balance.roundRobin
+    }
+
+    /// How a route spreads requests over its instances.
+    public enum Balance: String, Sendable, Equatable {
+        /// Each request to the next instance.
+        case roundRobin = "round_robin"
+        /// Each client address to the same instance while it is up (NGINX `ip_hash`): what
+        /// Socket.IO long-polling needs, as a session lives on the instance that made it.
+        case ipHash = "ip_hash"
     }
 
     public static let defaultSecurityHeaders: [Header] = [

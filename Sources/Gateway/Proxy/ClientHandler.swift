@@ -267,7 +267,7 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
 
     private func connect(_ exchange: Exchange) {
         let now = monotonicSeconds()
-        guard let address = runtime.pickInstance(exchange.route, excluding: exchange.tried, now: now) else {
+        guard let address = runtime.pickInstance(exchange.route, client: exchange.clientAddress, excluding: exchange.tried, now: now) else {
             return fail(exchange, status: .badGateway, code: "bad_gateway", message: "No upstream instance is available")
         }
         exchange.tried.insert(address.description)

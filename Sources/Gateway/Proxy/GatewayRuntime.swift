@@ -34,12 +34,17 @@ public final class GatewayRuntime: Sendable {
         current.withLockedValue { $0 = fresh }
     }
 
-    /// The next instance for `route`, round robin, skipping those that failed within their
-    /// `fail_timeout` unless all have (then the least recently failed is tried).
-    func pickInstance(_ route: GatewayConfig.Route, excluding tried: Set<String>, now: Double) -> GatewayConfig.Address? {
+    /// The next instance for `route` (round robin, or the client's own with `ip_hash`),
+    /// skipping those that failed within their `fail_timeout` unless all have (then the
+    /// least recently failed is tried).
+    func pickInstance(_ route: GatewayConfig.Route, client: String, excluding tried: Set<String>, now: Double) -> GatewayConfig.Address? {
         let candidates = tried.isEmpty ? route.upstreams : route.upstreams.filter { !tried.contains($0.description) }
         guard !candidates.isEmpty else { return nil }
-        let start = roundRobin.add(1, ordering: .relaxed).newValue
+        let start = switch route.balance {
+        case .roundRobin: roundRobin.add(1, ordering: .relaxed).newValue
+        // Over all instances, not the untried ones: a client keeps its instance.
+        case .ipHash: Self.stableHash(client) % route.upstreams.count
+        }
         if !anyFailed.load(ordering: .relaxed) { return candidates[start % candidates.count] }
         let failures = failedUntil.withLock { $0 }
         for offset in 0..<candidates.count {
@@ -47,6 +52,13 @@ public final class GatewayRuntime: Sendable {
             if (failures[candidate.description] ?? 0) <= now { return candidate }
         }
         return candidates.min { (failures[$0.description] ?? 0) < (failures[$1.description] ?? 0) }
+    }
+
+    /// FNV-1a: the same for an address in every gateway process (Swift's `hashValue` is seeded per process).
+    static func stableHash(_ text: String) -> Int {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return Int(hash % UInt64(Int.max))
     }
 
     func markFailed(_ address: GatewayConfig.Address, for seconds: Double, now: Double) {
@@ -93,4 +105,5 @@ final class ConfigSnapshot: Sendable {
         metrics = GatewayMetrics(routes: config.routes.map(\.prefix))
         openAPI = config.openAPIDocument.map { ByteBuffer(bytes: $0) }
     }
+
 }
