@@ -47,6 +47,23 @@ import Testing
         }
     }
 
+    @Test func aKeysDirectoryWithoutAKeyGetsOneThatLastsAcrossRestarts() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("keys-\(UUID().uuidString)/nested").path
+        defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: directory).deletingLastPathComponent().path) }
+        let logger = Logger(label: "keys-test")
+        let first = try await SigningKeys.load(signingKeyPEM: nil, verifyOnlyPEMs: nil, directory: directory, logger: logger)
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory)
+        #expect(files.count == 1 && files[0].hasSuffix(".pem") && first.activeKid == String(files[0].dropLast(4)))
+        let mode = try FileManager.default.attributesOfItem(atPath: "\(directory)/\(files[0])")[.posixPermissions] as? Int
+        #expect(mode == 0o600, "the private key is readable by its owner alone")
+        let token = try await TokenIssuer(keys: first, lifetimeSeconds: 900).issue(userId: "u1", email: "a@b.cd", role: "user", sessionId: nil).token
+        let restarted = try await SigningKeys.load(signingKeyPEM: nil, verifyOnlyPEMs: nil, directory: directory, logger: logger)
+        let filesAfter = try FileManager.default.contentsOfDirectory(atPath: directory)
+        #expect(restarted.activeKid == first.activeKid && filesAfter.count == 1)
+        let claims = try await TokenIssuer(keys: restarted, lifetimeSeconds: 900).verify(token)
+        #expect(claims.userId == "u1", "a token from before the restart still verifies")
+    }
+
     /// Another service checks tokens with auth's JWKS over HTTP, never calling auth per
     /// request, and honours logout through the deny-list.
     @Test func anotherServiceTrustsTheJWKSAndHonoursLogout() async throws {

@@ -13,7 +13,7 @@ public struct SigningKeys: Sendable {
     public let jwks: JWKS
 
     /// Keys from the environment, else from `directory` (`<kid>.pem` files; the last by
-    /// name signs), else one fresh key.
+    /// name signs; an empty or missing directory gets a new key first), else one fresh key.
     public static func load(signingKeyPEM: String?, verifyOnlyPEMs: String?, directory: String?, logger: Logger) async throws -> SigningKeys {
         var keys: [(kid: String, key: JWTKit.Insecure.RSA.PrivateKey)] = []
         if let signingKeyPEM {
@@ -23,6 +23,7 @@ public struct SigningKeys: Sendable {
                 keys.append((try thumbprint(of: key), key))
             }
         } else if let directory {
+            try makeFirstKey(in: directory, logger: logger)
             let files = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".pem") }.sorted()
             for file in files {
                 let pem = try String(contentsOfFile: "\(directory)/\(file)", encoding: .utf8)
@@ -38,6 +39,24 @@ public struct SigningKeys: Sendable {
             keys.append(("generated-\(UUID().uuidString.prefix(8).lowercased())", try generate()))
         }
         return try await SigningKeys(keys: keys)
+    }
+
+    /// A first key for a directory that has none (a fresh local or docker-compose stack),
+    /// readable by this user alone, so tokens outlive a restart from the first start on.
+    static func makeFirstKey(in directory: String, logger: Logger) throws {
+        let manager = FileManager.default
+        try manager.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        guard try !manager.contentsOfDirectory(atPath: directory).contains(where: { $0.hasSuffix(".pem") }) else { return }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMddHHmmss"
+        let path = "\(directory)/\(formatter.string(from: Date())).pem"
+        let key = try _RSA.Signing.PrivateKey(keySize: .bits2048)
+        guard manager.createFile(atPath: path, contents: Data(key.pemRepresentation.utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw KeyError.unwritable(directory: directory)
+        }
+        logger.notice("AUTH_KEYS_DIR held no key: made a signing key there", metadata: ["file": "\(path)"])
     }
 
     /// The PEM blocks in `text`, which may hold several one after another.
@@ -86,12 +105,14 @@ public struct SigningKeys: Sendable {
     public enum KeyError: Error, CustomStringConvertible {
         case unreadable(file: String)
         case noKeys(directory: String)
+        case unwritable(directory: String)
         case unreadableEnvironment
 
         public var description: String {
             switch self {
             case .unreadable(let file): "\(file) is not an RSA private key in PEM form"
             case .noKeys(let directory): "AUTH_KEYS_DIR=\(directory) holds no .pem key"
+            case .unwritable(let directory): "AUTH_KEYS_DIR=\(directory) holds no key and one cannot be written there"
             case .unreadableEnvironment: "AUTH_SIGNING_KEY or AUTH_VERIFY_KEYS is not an RSA private key in PEM form"
             }
         }
