@@ -236,6 +236,11 @@ let package = Package(
             exclude: ["Clients"],
             swiftSettings: swiftSettings),
         .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["ServiceTestSupport", "TestSupport", "Mongo"],
+            exclude: ["e2e.py"],  // the client it drives the system with
+            swiftSettings: swiftSettings),
+        .testTarget(
             name: "DeploymentTests",
             dependencies: ["Gateway", "TestSupport"],
             exclude: ["check_deployment.py"],

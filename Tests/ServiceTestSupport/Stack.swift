@@ -85,7 +85,7 @@ public struct Stack: Sendable {
         try await make().test(.live) { client in try await live(replicas: replicas, of: make, clients + [client], body) }
     }
 
-    static func cleanUp(names: [String], consumers: [String], mongo: MongoClient) async throws {
+    public static func cleanUp(names: [String], consumers: [String], mongo: MongoClient) async throws {
         let admin = AMQPAdmin(config: AMQPConfiguration(port: TestServers.amqpPort))
         for consumer in consumers {
             for type in [UserCreated.type, UserDeleted.type, RequestAccepted.type, RequestRejected.type] {

@@ -124,9 +124,10 @@ struct ChatRoutes: Sendable {
             before = id
         }
         let limit = try request.queryInteger("limit", default: 50, in: 1...100)
+        // Marked first, so the page shows the caller among its readers.
+        try await store.markRead(chatId: chatId.hex, userId: me)
         let found = try await store.messages(chatId: chatId.hex, before: before, limit: limit + 1)
         let page = Array(found.prefix(limit))
-        try await store.markRead(chatId: chatId.hex, userId: me)
         return MessagePage(message: "Messages fetched successfully", data: page.map(MessageView.init),
                            nextCursor: found.count > limit ? page.last?._id.hex : nil, hasMore: found.count > limit)
     }

@@ -1,0 +1,130 @@
+import Foundation
+import Mongo
+import ServiceTestSupport
+import Testing
+import TestSupport
+
+/// The whole system as its users meet it: the `switchboard` executable run as separate
+/// processes — auth, profile, request, chat and the gateway with the repository's
+/// gateway.conf (ports swapped, every other setting as shipped) — on the test servers,
+/// driven only through the gateway URL by e2e.py (python-socketio and HTTP); then the same
+/// with two replicas of profile and of chat behind the gateway, which the client must not notice.
+@Suite struct EndToEndTests {
+    @Test(arguments: [1, 2])
+    func aClientOfTheReferenceSystemDrivesTheWholeProductThroughTheGateway(replicas: Int) async throws {
+        try await SystemUnderTest.run(replicas: replicas) { gatewayURL in
+            let report = try await Self.runClient(gatewayURL)
+            #expect(report["failed"] == nil, "\(report["failed"] ?? "")")
+            let passed = (report["passed"] as? [[String: Any]] ?? []).compactMap { $0["step"] as? String }
+            #expect(passed.count == 11, "steps passed: \(passed)")
+        }
+    }
+
+    static func runClient(_ url: String) async throws -> [String: Any] {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("e2e-\(UUID().uuidString).out").path
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let script = TestServers.repositoryRoot.appendingPathComponent("Tests/EndToEndTests/e2e.py").path
+        _ = try await ChildProcess([TestServers.python, script, url], outputPath: output).wait()
+        let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+        let line = text.split(separator: "\n").last.map(String.init) ?? ""
+        return (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]) ?? ["failed": "no report: \(text.suffix(2000))"]
+    }
+}
+
+/// Switchboard's processes, started from the built executable, stopped and cleaned up afterwards.
+struct SystemUnderTest {
+    struct Process {
+        let name: String
+        let port: Int
+        let child: ChildProcess
+        let log: String
+    }
+
+    static var executable: String {
+        // Beside the test bundle (.build/<triple>/debug), where `swift build --build-tests` puts it.
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("switchboard").path
+        if FileManager.default.isExecutableFile(atPath: beside) { return beside }
+        return TestServers.repositoryRoot.appendingPathComponent(".build/debug/switchboard").path
+    }
+
+    /// `replicas` instances of profile and of chat.
+    static func run(replicas: Int, _ body: (String) async throws -> Void) async throws {
+        let names = ["auth", "profile", "request", "chat"].map { ($0, TestServers.uniqueName("e2e_\($0)")) }
+        let database = Dictionary(uniqueKeysWithValues: names)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("e2e-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var started: [Process] = []
+        func start(_ kind: String, _ extra: [String: String] = [:]) throws -> Process {
+            let port = try freeLoopbackPort()
+            let log = directory.appendingPathComponent("\(kind)-\(port).log").path
+            var environment = [
+                "MONGO_URI": TestServers.mongoURI, "REDIS_PORT": String(TestServers.redisPort), "AMQP_PORT": String(TestServers.amqpPort),
+                "LOG_LEVEL": "warning", "MONGO_THREADS": "4", "\(kind.uppercased())_PORT": String(port),
+            ]
+            if let name = database[kind] { environment["MONGO_DATABASE"] = name; environment["EVENTS_CONSUMER_NAME"] = name }
+            let process = Process(name: kind, port: port, child: try ChildProcess([executable, kind], environment: environment.merging(extra) { _, new in new }, outputPath: log), log: log)
+            started.append(process)
+            return process
+        }
+        do {
+            let auth = try start("auth", ["AUTH_KEYS_DIR": directory.appendingPathComponent("keys").path])
+            let jwks = ["AUTH_JWKS_URL": "http://127.0.0.1:\(auth.port)/.well-known/jwks.json"]
+            let profiles = try (0..<replicas).map { _ in try start("profile", jwks) }
+            let request = try start("request", jwks)
+            let chats = try (0..<replicas).map { _ in try start("chat", jwks) }
+            // Every service ready (its dependencies up, its queues bound) before the gateway takes traffic.
+            for process in started { try await waitUntilAnswering(process, path: "/ready") }
+
+            let gatewayPort = try freeLoopbackPort()
+            let config = try gatewayConfig(port: gatewayPort, upstreams: [
+                5000: [auth.port], 5001: profiles.map(\.port), 5002: [request.port], 5003: chats.map(\.port),
+            ])
+            let configPath = directory.appendingPathComponent("gateway.conf").path
+            try config.write(toFile: configPath, atomically: true, encoding: .utf8)
+            let log = directory.appendingPathComponent("gateway.log").path
+            let gateway = Process(name: "gateway", port: gatewayPort, child: try ChildProcess([executable, "gateway", "--config", configPath], environment: ["LOG_LEVEL": "warning"], outputPath: log), log: log)
+            started.append(gateway)
+            try await waitUntilAnswering(gateway, path: "/health")
+
+            try await body("http://127.0.0.1:\(gatewayPort)")
+        } catch {
+            for process in started {
+                let log = (try? String(contentsOfFile: process.log, encoding: .utf8)) ?? ""
+                print("--- \(process.name) :\(process.port) log (last 2000 characters)\n\(log.suffix(2000))")
+            }
+            await stop(started)
+            try? await cleanUp(names: Array(database.values), directory: directory)
+            throw error
+        }
+        await stop(started)
+        try await cleanUp(names: Array(database.values), directory: directory)
+    }
+
+    /// The repository's gateway.conf with this run's ports: the listen address, and each
+    /// local upstream port replaced by this run's instances of that service.
+    static func gatewayConfig(port: Int, upstreams: [Int: [Int]]) throws -> String {
+        var text = try String(contentsOf: TestServers.repositoryRoot.appendingPathComponent("gateway.conf"), encoding: .utf8)
+        text = text.replacingOccurrences(of: "listen 127.0.0.1:3000;", with: "listen 127.0.0.1:\(port);")
+        text = text.replacingOccurrences(of: "openapi openapi.json;", with: "openapi \(TestServers.repositoryRoot.appendingPathComponent("openapi.json").path);")
+        for (local, ports) in upstreams {
+            text = text.replacingOccurrences(of: "upstream 127.0.0.1:\(local);", with: "upstream " + ports.map { "127.0.0.1:\($0)" }.joined(separator: " ") + ";")
+        }
+        guard !text.contains("127.0.0.1:500") else { throw StackFailure("gateway.conf names a service port this test does not replace") }
+        return text
+    }
+
+    static func waitUntilAnswering(_ process: Process, path: String) async throws {
+        let answered = await eventually(timeout: .seconds(60)) { (try? rawHTTPGet(port: process.port, path: path))?.status == 200 }
+        guard answered else { throw StackFailure("\(process.name) on \(process.port) did not answer \(path) with 200") }
+    }
+
+    static func stop(_ processes: [Process]) async {
+        for process in processes.reversed() { process.child.signal(SIGTERM) }
+        for process in processes { _ = await process.child.wait() }
+    }
+
+    static func cleanUp(names: [String], directory: URL) async throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try await Stack.cleanUp(names: names, consumers: names.filter { !$0.hasPrefix("e2e_auth") }, mongo: try MongoClient(uri: TestServers.mongoURI, threads: 2))
+    }
+}
