@@ -1,5 +1,6 @@
 """Checks docker-compose.yml and deploy/k8s/ against the local stack, for DeploymentTests
-(CI has no Docker engine or cluster). Prints one JSON object: the problems found (none
+(CI has no Docker engine or cluster), and that the README documents every environment
+variable the code reads and every gateway.conf setting. Prints one JSON object: the problems found (none
 is a pass), how many checks ran, and the gateway configurations the files hold, for the
 Swift side to parse with the gateway's own parser.
 
@@ -168,6 +169,16 @@ for host, port in re.findall(r"([\w.-]+):(\d+)", " ".join(re.findall(r"upstream 
         pod = host.split(".")[0]
         replicas = workloads[service_name]["spec"]["replicas"]
         check(pod in {f"{service_name}-{i}" for i in range(replicas)}, f"the cluster gateway.conf names {pod}, which is not a pod of {service_name}")
+
+# --- the README's configuration reference ---------------------------------------------------
+readme = read("README.md")
+# Inline code outside the fenced blocks.
+spans = " ".join(re.findall(r"`([^`\n]+)`", re.sub(r"```.*?```", "", readme, flags=re.S)))
+for variable in sorted(variables):
+    check(re.search(rf"\b{variable}\b", spans), f"README does not document the variable {variable}")
+parse_source = read("Sources/Gateway/Config/GatewayConfig+parse.swift")
+for directive in sorted(set(re.findall(r'case "([a-z_]+)"', parse_source)) - {"on", "off"}):
+    check(re.search(rf"\b{directive}\b", spans), f"README does not document the gateway.conf setting {directive}")
 
 print(json.dumps({"problems": problems, "checks": checks,
                   "gatewayConfigs": {"deploy/gateway.conf": container_conf, "deploy/k8s gateway-conf": cluster_conf}}))
