@@ -10,12 +10,13 @@ import TestSupport
 /// Over real sockets, so the client address is real: the test is the trusted proxy
 /// (127.0.0.1) and names the client in `X-Forwarded-For`, as the gateway does.
 @Suite struct LoginThrottleTests {
-    /// Test-only addresses (RFC 5737), random so reruns within the window do not collide.
-    static func someIP() -> String { "198.51.100.\(Int.random(in: 1...254))" }
+    /// Test-only addresses (RFC 3849's 2001:db8::/32), random over 64 bits: counters are per
+    /// address in a Redis shared with every suite running at once, so no two may meet.
+    static func someIP() -> String { "2001:db8::" + (0..<4).map { _ in String(UInt16.random(in: 1...UInt16.max), radix: 16) }.joined(separator: ":") }
 
     @Test func theSixteenthAttemptOnOneAccountIs429() async throws {
         let ip = Self.someIP()
-        let otherIP = "203.0.113.\(Int.random(in: 1...254))"
+        let otherIP = Self.someIP()
         let email = "throttle-\(UUID().uuidString.prefix(8).lowercased())@example.com"
         try await withAuthApp(live: true) { client, _ in
             _ = try await signup(client, email: email)

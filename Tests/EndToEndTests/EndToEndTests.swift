@@ -9,7 +9,7 @@ import TestSupport
 /// gateway.conf (ports swapped, every other setting as shipped) — on the test servers,
 /// driven only through the gateway URL by e2e.py (python-socketio and HTTP); then the same
 /// with two replicas of profile and of chat behind the gateway, which the client must not notice.
-@Suite struct EndToEndTests {
+@Suite(.serialized) struct EndToEndTests {
     @Test(arguments: [1, 2])
     func aClientOfTheReferenceSystemDrivesTheWholeProductThroughTheGateway(replicas: Int) async throws {
         try await SystemUnderTest.run(replicas: replicas) { gatewayURL in
@@ -59,7 +59,7 @@ struct SystemUnderTest {
             let log = directory.appendingPathComponent("\(kind)-\(port).log").path
             var environment = [
                 "MONGO_URI": TestServers.mongoURI, "REDIS_PORT": String(TestServers.redisPort), "AMQP_PORT": String(TestServers.amqpPort),
-                "LOG_LEVEL": "warning", "MONGO_THREADS": "4", "\(kind.uppercased())_PORT": String(port),
+                "LOG_LEVEL": "warning", "\(kind.uppercased())_PORT": String(port),
             ]
             if let name = database[kind] { environment["MONGO_DATABASE"] = name; environment["EVENTS_CONSUMER_NAME"] = name }
             let process = Process(name: kind, port: port, child: try ChildProcess([executable, kind], environment: environment.merging(extra) { _, new in new }, outputPath: log), log: log)

@@ -82,7 +82,14 @@ public struct Stack: Sendable {
         _ body: @escaping @Sendable ([any TestClientProtocol]) async throws -> Void
     ) async throws {
         guard clients.count < replicas else { return try await body(clients) }
-        try await make().test(.live) { client in try await live(replicas: replicas, of: make, clients + [client], body) }
+        try await make().test(.live) { client in
+            // Ready (its queues bound) and its test connection in use before anything else: a
+            // chat server told to stop within milliseconds of starting, while that connection
+            // was still being set up, could wait forever for it to close.
+            let ready = await eventually(timeout: .seconds(20)) { try await client.execute(uri: "/ready", method: .get) { $0.status == .ok } }
+            guard ready else { throw StackFailure("a chat replica did not become ready") }
+            try await live(replicas: replicas, of: make, clients + [client], body)
+        }
     }
 
     public static func cleanUp(names: [String], consumers: [String], mongo: MongoClient) async throws {
