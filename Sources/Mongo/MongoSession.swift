@@ -91,11 +91,9 @@ public final class MongoSession: Sendable {
 
 extension MongoClient {
     /// Runs `body` in a transaction and commits it; if `body` throws, nothing it wrote stays.
-    /// A write conflict with another transaction is retried, up to `attempts` times in all,
-    /// after a pause that doubles from 10 ms with jitter, so the transaction it met has time
-    /// to commit (MongoDB's own drivers retry such transient errors too).
+    /// A write conflict with another transaction is retried, up to `attempts` times in all.
     @discardableResult
-    public func withTransaction<T: Sendable>(attempts: Int = 6, _ body: (MongoSession) async throws -> T) async throws -> T {
+    public func withTransaction<T: Sendable>(attempts: Int = 3, _ body: (MongoSession) async throws -> T) async throws -> T {
         try await sessionPermits.withPermit { try await transaction(attempts: attempts, body) }
     }
 
@@ -111,7 +109,6 @@ extension MongoClient {
             } catch {
                 await session.end()
                 guard attempt < attempts, case MongoError.server(let code, _) = error, [112, 251].contains(code) else { throw error }
-                try await Task.sleep(for: .milliseconds(Int.random(in: 5...10) << attempt))
                 attempt += 1
             }
         }

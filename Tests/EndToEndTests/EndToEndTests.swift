@@ -6,7 +6,8 @@ import TestSupport
 
 /// The whole system as its users meet it: the `switchboard` executable run as separate
 /// processes — auth, profile, request, chat and the gateway with the repository's
-/// gateway.conf (ports swapped, every other setting as shipped) — on the test servers,
+/// gateway.conf (ports swapped, every other setting as shipped) — on a MongoDB and a RabbitMQ
+/// of their own (scripts/test starts them; the services share the test Redis, keyed per user),
 /// driven only through the gateway URL by e2e.py (python-socketio and HTTP); then the same
 /// with two replicas of profile and of chat behind the gateway, which the client must not notice.
 @Suite(.serialized) struct EndToEndTests {
@@ -58,7 +59,7 @@ struct SystemUnderTest {
             let port = try freeLoopbackPort()
             let log = directory.appendingPathComponent("\(kind)-\(port).log").path
             var environment = [
-                "MONGO_URI": TestServers.mongoURI, "REDIS_PORT": String(TestServers.redisPort), "AMQP_PORT": String(TestServers.amqpPort),
+                "MONGO_URI": TestServers.e2eMongoURI, "REDIS_PORT": String(TestServers.redisPort), "AMQP_PORT": String(TestServers.e2eAMQPPort),
                 "LOG_LEVEL": "warning", "\(kind.uppercased())_PORT": String(port),
             ]
             if let name = database[kind] { environment["MONGO_DATABASE"] = name; environment["EVENTS_CONSUMER_NAME"] = name }
@@ -125,6 +126,7 @@ struct SystemUnderTest {
 
     static func cleanUp(names: [String], directory: URL) async throws {
         defer { try? FileManager.default.removeItem(at: directory) }
-        try await Stack.cleanUp(names: names, consumers: names.filter { !$0.hasPrefix("e2e_auth") }, mongo: try MongoClient(uri: TestServers.mongoURI, threads: 2))
+        try await Stack.cleanUp(names: names, consumers: names.filter { !$0.hasPrefix("e2e_auth") },
+                                mongo: try MongoClient(uri: TestServers.e2eMongoURI, threads: 2), amqpPort: TestServers.e2eAMQPPort)
     }
 }

@@ -92,8 +92,8 @@ public struct Stack: Sendable {
         }
     }
 
-    public static func cleanUp(names: [String], consumers: [String], mongo: MongoClient) async throws {
-        let admin = AMQPAdmin(config: AMQPConfiguration(port: TestServers.amqpPort))
+    public static func cleanUp(names: [String], consumers: [String], mongo: MongoClient, amqpPort: Int = TestServers.amqpPort) async throws {
+        let admin = AMQPAdmin(config: AMQPConfiguration(port: amqpPort))
         for consumer in consumers {
             for type in [UserCreated.type, UserDeleted.type, RequestAccepted.type, RequestRejected.type] {
                 try await admin.deleteQueue(EventTopology.queue(service: consumer, type: type))

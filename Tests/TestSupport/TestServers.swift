@@ -9,6 +9,10 @@ public enum TestServers {
     public static var redisPort: Int { port("SWITCHBOARD_TEST_REDIS_PORT", 6479) }
     public static var amqpPort: Int { port("SWITCHBOARD_TEST_AMQP_PORT", 5772) }
 
+    /// The end-to-end suite's own MongoDB and RabbitMQ: its processes' load and events stay away from the other suites.
+    public static var e2eMongoURI: String { env["SWITCHBOARD_TEST_E2E_MONGO_URI"] ?? "mongodb://127.0.0.1:27119/" }
+    public static var e2eAMQPPort: Int { port("SWITCHBOARD_TEST_E2E_AMQP_PORT", 5778) }
+
     /// Servers that fault tests kill and restart, so the other tests keep theirs.
     public static var faultRedis: (name: String, port: Int) {
         (env["SWITCHBOARD_TEST_FAULT_REDIS_NAME"] ?? "test-redis-faults", port("SWITCHBOARD_TEST_FAULT_REDIS_PORT", 6480))
