@@ -32,12 +32,7 @@ extension Stack {
 
 /// Runs python-socketio chat clients (a script in Tests/ChatTests/Clients); their JSON report.
 func runChatClients(_ arguments: [String], script name: String = "chat_clients.py") async throws -> [String: Any] {
-    let output = FileManager.default.temporaryDirectory.appendingPathComponent("chat-\(UUID().uuidString).out").path
-    defer { try? FileManager.default.removeItem(atPath: output) }
-    let script = TestServers.repositoryRoot.appendingPathComponent("Tests/ChatTests/Clients/\(name)").path
-    let status = try await ChildProcess([TestServers.python, script] + arguments, outputPath: output).wait()
-    let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
-    try #require(status == 0, "\(text)")
-    let line = text.split(separator: "\n").last.map(String.init) ?? ""
-    return (try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]) ?? [:]
+    let run = try await PythonRun("Tests/ChatTests/Clients/\(name)", arguments)
+    try #require(run.status == 0, "\(run.output)")
+    return run.report ?? [:]
 }

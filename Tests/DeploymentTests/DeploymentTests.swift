@@ -8,15 +8,9 @@ import TestSupport
 /// (check_deployment.py); the gateway configurations they carry with the gateway's parser.
 @Suite struct DeploymentTests {
     static func report() async throws -> [String: Any] {
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("deployment-\(UUID().uuidString).out").path
-        defer { try? FileManager.default.removeItem(atPath: output) }
-        let root = TestServers.repositoryRoot.path
-        let script = TestServers.repositoryRoot.appendingPathComponent("Tests/DeploymentTests/check_deployment.py").path
-        let status = try await ChildProcess([TestServers.python, script, root], outputPath: output).wait()
-        let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
-        try #require(status == 0, "\(text)")
-        let line = text.split(separator: "\n").last.map(String.init) ?? ""
-        return try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        let run = try await PythonRun("Tests/DeploymentTests/check_deployment.py", [TestServers.repositoryRoot.path])
+        try #require(run.status == 0, "\(run.output)")
+        return try #require(run.report)
     }
 
     @Test func composeAndKubernetesAgreeWithTheLocalStack() async throws {

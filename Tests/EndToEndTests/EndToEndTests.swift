@@ -22,13 +22,8 @@ import TestSupport
     }
 
     static func runClient(_ url: String) async throws -> [String: Any] {
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("e2e-\(UUID().uuidString).out").path
-        defer { try? FileManager.default.removeItem(atPath: output) }
-        let script = TestServers.repositoryRoot.appendingPathComponent("Tests/EndToEndTests/e2e.py").path
-        _ = try await ChildProcess([TestServers.python, script, url], outputPath: output).wait()
-        let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
-        let line = text.split(separator: "\n").last.map(String.init) ?? ""
-        return (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]) ?? ["failed": "no report: \(text.suffix(2000))"]
+        let run = try await PythonRun("Tests/EndToEndTests/e2e.py", [url])
+        return run.report ?? ["failed": "no report: \(run.output.suffix(2000))"]
     }
 }
 

@@ -48,14 +48,9 @@ import TestSupport
     }
 
     static func runClient(url: String, transports: String, path: String) async throws {
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("sio-\(UUID().uuidString).out").path
-        defer { try? FileManager.default.removeItem(atPath: output) }
-        let script = TestServers.repositoryRoot.appendingPathComponent("Tests/SocketIOTests/Clients/python_socketio_client.py").path
-        let status = try await ChildProcess([TestServers.python, script, url, transports, path], outputPath: output).wait()
-        let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
-        try #require(status == 0, "\(text)")
-        let line = text.split(separator: "\n").last.map(String.init) ?? ""
-        let seen = try JSONValue.parse(line)
+        let run = try await PythonRun("Tests/SocketIOTests/Clients/python_socketio_client.py", [url, transports, path])
+        try #require(run.status == 0, "\(run.output)")
+        let seen = try JSONValue.parse(run.lastLine)
         #expect(seen["auth"] == ["token": "abc"], "the handshake's auth payload reaches the server")
         #expect(seen["customAuth"] == ["token": "abc"], "and the /custom namespace")
         #expect(seen["back"] == [1, "2", ["3": [true]], [1, 2, 3]], "text and a binary attachment come back")
