@@ -32,7 +32,6 @@ public final class GatewayServer: Service, Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
-                    try sync.addHandler(HTTPResponseEncoder(), name: "encoder")
                     try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)), name: "decoder")
                     try sync.addHandler(ClientHandler(runtime: runtime, pool: pools.pool(for: channel.eventLoop)), name: "proxy")
                 }

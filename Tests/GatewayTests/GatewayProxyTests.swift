@@ -210,6 +210,47 @@ import TestSupport
         await a.stop()
     }
 
+    @Test func responsesPassThroughWithTheirFramingAndWithoutHopByHopHeaders() async throws {
+        let chunkedBody = "5;note=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n"
+        let upstream = try await ScriptedUpstream { method, path in
+            switch path {
+            case "/chunked":
+                .init(bytes: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive, X-Hop\r\nX-Hop: secret\r\n"
+                    + "Keep-Alive: timeout=5\r\nX-Request-Id: made-upstream\r\nX-Frame-Options: SAMEORIGIN\r\n\r\n" + chunkedBody)
+            case "/fixed":
+                .init(bytes: "HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n" + (method == "HEAD" ? "" : "fixed bytes"))
+            case "/until-close":
+                .init(bytes: "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nruns until close", closeAfter: true)
+            case "/continue":
+                .init(bytes: "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok")
+            default:
+                .init(bytes: "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+            }
+        }
+        try await Self.withGateway("route / { upstream 127.0.0.1:\(upstream.port); }") { _, port in
+            let chunked = try rawHTTPGet(port: port, path: "/chunked", headers: ["X-Request-Id": "from-client"])
+            #expect(chunked.status == 200 && chunked.body == chunkedBody, "the body keeps its chunk framing: \(chunked.body.debugDescription)")
+            #expect(chunked.headers["transfer-encoding"] == "chunked" && chunked.headers["x-hop"] == nil && chunked.headers["keep-alive"] == nil)
+            #expect(chunked.headers["x-request-id"] == "from-client" && chunked.headers["x-frame-options"] == "SAMEORIGIN")
+            #expect(chunked.headers["content-security-policy"] != nil && chunked.headers["connection"] == "close")
+
+            // One connection, requests one after another: each response must end where it ends.
+            let sequence = try rawExchange(port: port, Array(("GET /chunked HTTP/1.1\r\nHost: a\r\n\r\n" + "HEAD /fixed HTTP/1.1\r\nHost: a\r\n\r\n"
+                + "GET /continue HTTP/1.1\r\nHost: a\r\n\r\n" + "GET /fixed HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n").utf8))
+            let text = sequence.body
+            #expect(text.components(separatedBy: "HTTP/1.1 200 OK").count == 3 && text.contains("HTTP/1.1 100 Continue")
+                && text.contains("HTTP/1.1 201 Created") && text.hasSuffix("fixed bytes"), "\(text.debugDescription)")
+            #expect(text.components(separatedBy: "fixed bytes").count == 2, "the answer to HEAD has no body")
+
+            let untilClose = try rawHTTPGet(port: port, path: "/until-close")
+            #expect(untilClose.status == 200 && untilClose.body == "runs until close" && untilClose.headers["connection"] == "close")
+
+            let broken = try rawHTTPGet(port: port, path: "/broken")
+            #expect(broken.status == 502 && Self.errorCode(broken) == "bad_gateway")
+        }
+        await upstream.stop()
+    }
+
     @Test func largeBodiesStreamBothWays() async throws {
         let a = try await Upstream.start("a")
         try await Self.withGateway("route / { upstream 127.0.0.1:\(a.port); max_body 6m; }") { _, port in

@@ -21,7 +21,7 @@ public struct GatewayConfig: Sendable, Equatable {
 
     public init() {}
 
-    public struct Address: Sendable, Equatable, CustomStringConvertible {
+    public struct Address: Sendable, Hashable, CustomStringConvertible {
         public var host: String
         public var port: Int
 
@@ -99,8 +99,17 @@ public struct GatewayConfig: Sendable, Equatable {
 
     /// The route for `path`: the longest prefix that matches.
     public func route(for path: String) -> Route? {
-        var best: Route?
-        for route in routes where path.hasPrefix(route.prefix) && route.prefix.utf8.count > (best?.prefix.utf8.count ?? -1) { best = route }
+        routeIndex(for: path).map { routes[$0] }
+    }
+
+    /// The index of the route with the longest prefix of `path`.
+    public func routeIndex(for path: String) -> Int? {
+        var best: Int?
+        var bestLength = -1
+        for (index, route) in routes.enumerated() where route.prefix.utf8.count > bestLength && path.hasPrefix(route.prefix) {
+            best = index
+            bestLength = route.prefix.utf8.count
+        }
         return best
     }
 }

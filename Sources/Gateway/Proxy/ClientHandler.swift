@@ -6,17 +6,19 @@ import ServiceKit
 
 /// One client connection: each request is checked (route, rate limit, CORS, sizes),
 /// then streamed to an upstream instance over a pooled keep-alive connection, and the
-/// response streamed back with the gateway's headers. Everything runs on the
-/// connection's event loop; the upstream connection shares it.
+/// response streamed back with the gateway's headers. Requests are parsed by NIO (strictly:
+/// malformed ones never reach an upstream); responses pass through as bytes, with only
+/// their head rewritten. Everything runs on the connection's event loop; the upstream
+/// connection shares it.
 final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, UpstreamDelegate {
     typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundOut = HTTPServerResponsePart
+    typealias OutboundOut = ByteBuffer
 
     let runtime: GatewayRuntime
     let pool: UpstreamPool
     private var context: ChannelHandlerContext!
     private var state = State.idle
-    private var timer: DeadlineTimer!
+    private var timer: DeadlineTimer<Deadline>!
     /// The configuration this connection's current request runs under: read once per
     /// request (a reload applies from the next one), used by everything that request does.
     private var current: ConfigSnapshot
@@ -40,39 +42,54 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
     /// One request on its way through.
     final class Exchange {
         let route: GatewayConfig.Route
-        let upstreamHead: HTTPRequestHead
+        let routeIndex: Int
+        let upstreamHead: ByteBuffer
         let requestId: String
         let clientAddress: String
         let method: HTTPMethod
         let path: String
         let origin: String?
-        let keepAlive: Bool
+        var keepAlive: Bool
         let isUpgrade: Bool
+        /// The request body goes upstream chunked (as it came).
+        let chunked: Bool
         let started = monotonicSeconds()
         var upstream: UpstreamConnection?
-        var pending: [HTTPClientRequestPart] = []
+        /// Body bytes that arrived before the upstream connection (the head is sent first).
+        var pending: [ByteBuffer] = []
+        var framing: ResponseFraming
         var requestBytes = 0
         var requestEnded = false
         var responseStatus: Int?
         var responseBytes = 0
         var upstreamKeepAlive = true
-        var tried: Set<String> = []
+        /// The upstream's reads were paused for a slow client.
+        var upstreamPaused = false
+        /// Instances asked before `lastInstance` (kept apart: most requests ask one).
+        var earlier: [GatewayConfig.Address] = []
+        var tried: [GatewayConfig.Address] { lastInstance.map { earlier + [$0] } ?? [] }
+        var triedCount: Int { earlier.count + (lastInstance == nil ? 0 : 1) }
         /// The instance asked last (for the access log).
-        var lastInstance: String?
-        /// The upstream agreed to switch protocols; the tunnel opens after its response ends.
-        var switching: HTTPResponseHead?
+        var lastInstance: GatewayConfig.Address?
 
-        init(route: GatewayConfig.Route, upstreamHead: HTTPRequestHead, requestId: String, clientAddress: String, request: HTTPRequestHead, isUpgrade: Bool) {
+        init(route: GatewayConfig.Route, routeIndex: Int, upstreamHead: ByteBuffer, requestId: String, clientAddress: String, request: HTTPRequestHead,
+             origin: String?, isUpgrade: Bool, chunked: Bool) {
             self.route = route
+            self.routeIndex = routeIndex
             self.upstreamHead = upstreamHead
             self.requestId = requestId
             self.clientAddress = clientAddress
             method = request.method
             path = request.uri
-            origin = request.headers.first(name: "Origin")
+            self.origin = origin
             keepAlive = request.isKeepAlive
             self.isUpgrade = isUpgrade
+            self.chunked = chunked
+            framing = ResponseFraming(requestWasHead: request.method == .HEAD)
         }
+
+        /// The request's end as it goes upstream.
+        var endBytes: ByteBuffer? { chunked ? ByteBuffer(staticString: "0\r\n\r\n") : nil }
 
         /// Safe to send again to another instance: nothing but the head was to be sent.
         var isRetryable: Bool { [.GET, .HEAD, .OPTIONS].contains(method) && requestBytes == 0 && !isUpgrade }
@@ -88,7 +105,7 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        timer = DeadlineTimer(eventLoop: context.eventLoop)
+        timer = DeadlineTimer(eventLoop: context.eventLoop) { [weak self] in self?.deadlinePassed($0) }
         let ip = context.channel.remoteAddress?.ipAddress ?? "unknown"
         peer = (ip, current.clientAddress.isTrusted(ip))
         if context.channel.isActive { armHeaderTimer() }
@@ -150,14 +167,14 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
                     abort(exchange, status: .payloadTooLarge, code: "payload_too_large", message: "Request body is too large")
                     return
                 }
-                send(.body(.byteBuffer(buffer)), in: exchange)
+                send(body: buffer, in: exchange)
             default: break
             }
         case .end:
             switch state {
             case .proxying(let exchange):
                 exchange.requestEnded = true
-                send(.end(nil), in: exchange)
+                sendEnd(in: exchange)
             case .answered(let keepAlive):
                 state = .idle
                 if keepAlive { becameIdle() } else { context.close(promise: nil) }
@@ -192,6 +209,7 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         // A slow client slows the upstream down instead of filling our memory.
         if case .proxying(let exchange) = state, let upstream = exchange.upstream {
+            exchange.upstreamPaused = !context.channel.isWritable
             upstream.channel.setOption(ChannelOptions.autoRead, value: context.channel.isWritable).whenFailure { _ in }
         }
         context.fireChannelWritabilityChanged()
@@ -212,22 +230,23 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
         current = runtime.snapshot
         let snapshot = current
         let config = snapshot.config
-        let requestId = head.headers.first(name: "X-Request-Id").flatMap { RequestIdMiddleware<ServiceRequestContext>.isAcceptable($0) ? $0 : nil } ?? ids.next()
+        let fields = RequestFields(head.headers)
+        let requestId = fields.requestId.flatMap { RequestIdMiddleware<ServiceRequestContext>.isAcceptable($0) ? $0 : nil } ?? ids.next()
         let peer = self.peer ?? ("unknown", false)
-        let clientAddress = snapshot.clientAddress.resolve(peerIP: peer.ip, peerTrusted: peer.trusted, forwardedFor: head.headers["X-Forwarded-For"])
+        let clientAddress = snapshot.clientAddress.resolve(peerIP: peer.ip, peerTrusted: peer.trusted, forwardedFor: fields.forwardedFor)
         let keepAlive = head.isKeepAlive
 
-        let headBytes = head.uri.utf8.count + head.headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
-        if headBytes > config.maxHeaderBytes {
+        if head.uri.utf8.count + fields.bytes > config.maxHeaderBytes {
             return respond(status: .requestHeaderFieldsTooLarge, code: "headers_too_large", message: "Request headers are too large", requestId: requestId, keepAlive: false)
         }
-        let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? "/"
+        let path = head.uri.firstIndex(of: "?").map { String(head.uri[..<$0]) } ?? head.uri
         if head.method == .GET, let local = localAnswer(path) {
-            return respond(status: .ok, body: local.body, contentType: local.type, requestId: requestId, keepAlive: keepAlive, origin: head.headers.first(name: "Origin"))
+            return respond(status: .ok, body: local.body, contentType: local.type, requestId: requestId, keepAlive: keepAlive, origin: fields.origin)
         }
-        guard let route = config.route(for: path) else {
+        guard let routeIndex = config.routeIndex(for: path) else {
             return respond(status: .notFound, code: "no_route", message: "No route for \(path.prefix(200))", requestId: requestId, keepAlive: keepAlive)
         }
+        let route = config.routes[routeIndex]
         guard head.method != .CONNECT, head.method != .TRACE else {
             return respond(status: .methodNotAllowed, code: "method_not_allowed", message: "Method not allowed", requestId: requestId, keepAlive: keepAlive)
         }
@@ -242,25 +261,21 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
             switch runtime.limiter.check(route.prefix + "|" + clientAddress, limit: limit, now: monotonicSeconds()) {
             case .reject(let retryAfter):
                 return respond(status: .tooManyRequests, code: "rate_limited", message: "Too many requests, retry in \(retryAfter) s",
-                               requestId: requestId, keepAlive: keepAlive, extra: [("Retry-After", String(retryAfter))], route: route.prefix)
+                               requestId: requestId, keepAlive: keepAlive, extra: [("Retry-After", String(retryAfter))], route: routeIndex)
             case .allow: break  // queued requests (no nodelay) are served at once here; see README
             }
         }
-        if let length = head.headers.first(name: "Content-Length").flatMap(Int.init), length > route.maxBodyBytes {
+        if let length = fields.contentLength, length > route.maxBodyBytes {
             return respond(status: .payloadTooLarge, code: "payload_too_large", message: "Request body is too large", requestId: requestId, keepAlive: false)
         }
-        let isUpgrade = route.websocket && head.headers[canonicalForm: "upgrade"].contains { $0.lowercased() == "websocket" }
+        let isUpgrade = route.websocket && fields.upgradeToWebSocket
 
-        var upstreamHead = HTTPRequestHead(version: .http1_1, method: head.method, uri: Self.upstreamURI(head.uri, strip: route.stripPrefix))
-        upstreamHead.headers = HopByHop.stripped(head.headers, keepUpgrade: isUpgrade)
-        if head.headers.contains(name: "Transfer-Encoding") { upstreamHead.headers.replaceOrAdd(name: "Transfer-Encoding", value: "chunked") }
-        let forwarded = head.headers["X-Forwarded-For"].joined(separator: ", ")
-        upstreamHead.headers.replaceOrAdd(name: "X-Forwarded-For", value: forwarded.isEmpty ? peer.ip : "\(forwarded), \(peer.ip)")
-        upstreamHead.headers.replaceOrAdd(name: "X-Forwarded-Proto", value: "http")
-        upstreamHead.headers.replaceOrAdd(name: "X-Request-Id", value: requestId)
-
-        let exchange = Exchange(route: route, upstreamHead: upstreamHead, requestId: requestId, clientAddress: clientAddress, request: head, isUpgrade: isUpgrade)
-        exchange.pending.append(.head(upstreamHead))
+        let forwardedFor = fields.forwardedFor.isEmpty ? peer.ip : "\(fields.forwardedFor.joined(separator: ", ")), \(peer.ip)"
+        let upstreamHead = HeadWriter.upstreamRequest(head, uri: Self.upstreamURI(head.uri, strip: route.stripPrefix), isUpgrade: isUpgrade,
+                                                      chunked: fields.chunked, forwardedFor: forwardedFor, requestId: requestId, fieldBytes: fields.bytes,
+                                                      allocator: context.channel.allocator)
+        let exchange = Exchange(route: route, routeIndex: routeIndex, upstreamHead: upstreamHead, requestId: requestId, clientAddress: clientAddress, request: head,
+                                origin: fields.origin, isUpgrade: isUpgrade, chunked: fields.chunked)
         state = .proxying(exchange)
         connect(exchange)
     }
@@ -270,12 +285,15 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
         guard let address = runtime.pickInstance(exchange.route, client: exchange.clientAddress, excluding: exchange.tried, now: now) else {
             return fail(exchange, status: .badGateway, code: "bad_gateway", message: "No upstream instance is available")
         }
-        exchange.tried.insert(address.description)
-        exchange.lastInstance = address.description
-        let timeout = TimeAmount.nanoseconds(Int64(exchange.route.connectTimeoutSeconds * 1e9))
+        if let last = exchange.lastInstance { exchange.earlier.append(last) }
+        exchange.lastInstance = address
         // A WebSocket upgrade gets a connection of its own: it becomes a tunnel, and servers
         // (Hummingbird's among them) upgrade only a connection's first request.
-        pool.lease(address, connectTimeout: timeout, fresh: exchange.isUpgrade) { [self] result in
+        if !exchange.isUpgrade, let connection = pool.takeIdle(address) {
+            return attach(connection, to: exchange)
+        }
+        let timeout = TimeAmount.nanoseconds(Int64(exchange.route.connectTimeoutSeconds * 1e9))
+        pool.connect(address, connectTimeout: timeout) { [self] result in
             guard case .proxying(let current) = state, current === exchange else {
                 if case .success(let connection) = result { connection.channel.close(promise: nil) }
                 return
@@ -283,17 +301,11 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
             switch result {
             case .success(let connection):
                 runtime.markHealthy(address)
-                exchange.upstream = connection
-                connection.handler.delegate = self
-                for part in exchange.pending { connection.channel.write(part, promise: nil) }
-                exchange.pending = []
-                // Head and end in one write: a request still arriving is flushed by its next read burst.
-                if exchange.requestEnded { connection.channel.flush() } else { upstreamNeedsFlush = true }
-                armResponseTimer(exchange)
+                attach(connection, to: exchange)
             case .failure:
                 runtime.markFailed(address, for: exchange.route.failTimeoutSeconds, now: monotonicSeconds())
                 // Nothing reached that instance: another may take the request.
-                if exchange.tried.count <= exchange.route.retries, exchange.tried.count < exchange.route.upstreams.count {
+                if exchange.triedCount <= exchange.route.retries, exchange.triedCount < exchange.route.upstreams.count {
                     connect(exchange)
                 } else {
                     fail(exchange, status: .badGateway, code: "bad_gateway", message: "The upstream service is unavailable")
@@ -302,22 +314,68 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
         }
     }
 
-    private func send(_ part: HTTPClientRequestPart, in exchange: Exchange) {
+    private func attach(_ connection: UpstreamConnection, to exchange: Exchange) {
+        exchange.upstream = connection
+        connection.handler.delegate = self
+        connection.channel.write(exchange.upstreamHead, promise: nil)
+        if !exchange.pending.isEmpty {
+            for part in exchange.pending { connection.channel.write(part, promise: nil) }
+            exchange.pending = []
+        }
+        // Head and end in one write: a request still arriving is flushed by its next read burst.
+        if exchange.requestEnded { connection.channel.flush() } else { upstreamNeedsFlush = true }
+        armResponseTimer(exchange)
+    }
+
+    private func send(body: ByteBuffer, in exchange: Exchange) {
+        guard exchange.chunked else { return send(body, in: exchange) }
+        var framed = context.channel.allocator.buffer(capacity: body.readableBytes + 16)
+        framed.writeString(String(body.readableBytes, radix: 16))
+        framed.writeStaticString("\r\n")
+        framed.writeImmutableBuffer(body)
+        framed.writeStaticString("\r\n")
+        send(framed, in: exchange)
+    }
+
+    private func sendEnd(in exchange: Exchange) {
+        if let end = exchange.endBytes { send(end, in: exchange) }
+        if let upstream = exchange.upstream { upstream.channel.flush() }
+        upstreamNeedsFlush = false
+    }
+
+    private func send(_ bytes: ByteBuffer, in exchange: Exchange) {
         if let upstream = exchange.upstream {
-            // Body parts are flushed when the client's read burst ends, the end at once.
-            if case .end = part { upstream.channel.writeAndFlush(part, promise: nil) } else {
-                upstream.channel.write(part, promise: nil)
-                upstreamNeedsFlush = true
-            }
+            // Flushed when the client's read burst ends, or at the request's end.
+            upstream.channel.write(bytes, promise: nil)
+            upstreamNeedsFlush = true
             // A slow upstream slows the client down.
             if !upstream.channel.isWritable { context.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in } }
         } else {
-            exchange.pending.append(part)
+            exchange.pending.append(bytes)
         }
     }
 
+    /// What a connection waits for against a deadline.
+    enum Deadline {
+        /// The next request head (slow or idle clients lose their connection, not our memory).
+        case requestHead
+        /// The upstream's response head.
+        case response(Exchange)
+    }
+
     private func armResponseTimer(_ exchange: Exchange) {
-        timer.set(in: exchange.route.readTimeoutSeconds) { [self] in
+        timer.set(in: exchange.route.readTimeoutSeconds, .response(exchange))
+    }
+
+    private func armHeaderTimer() {
+        timer.set(in: current.config.headerTimeoutSeconds, .requestHead)
+    }
+
+    private func deadlinePassed(_ deadline: Deadline) {
+        switch deadline {
+        case .requestHead:
+            if case .idle = state { context.close(promise: nil) }
+        case .response(let exchange):
             guard case .proxying(let current) = state, current === exchange, exchange.responseStatus == nil else { return }
             exchange.upstream?.handler.delegate = nil
             exchange.upstream?.channel.close(promise: nil)
@@ -327,38 +385,78 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
 
     // MARK: upstream side
 
-    func upstreamRead(_ part: HTTPClientResponsePart) {
+    func upstreamRead(_ bytes: ByteBuffer) {
         guard case .proxying(let exchange) = state else { return }
-        switch part {
-        case .head(let head):
-            timer.clear()
-            exchange.responseStatus = Int(head.status.code)
-            exchange.upstreamKeepAlive = head.isKeepAlive
-            var response = HTTPResponseHead(version: .http1_1, status: head.status)
-            response.headers = HopByHop.stripped(head.headers, keepUpgrade: exchange.isUpgrade && head.status == .switchingProtocols)
-            if head.headers.contains(name: "Transfer-Encoding") { response.headers.replaceOrAdd(name: "Transfer-Encoding", value: "chunked") }
-            decorate(&response.headers, requestId: exchange.requestId, origin: exchange.origin)
-            if !exchange.keepAlive { response.headers.replaceOrAdd(name: "Connection", value: "close") }
-            if exchange.isUpgrade && head.status == .switchingProtocols {
-                exchange.switching = response
+        var buffer = bytes
+        // The response head waits for the body bytes of the same read: one write instead of two.
+        var head: ByteBuffer?
+        defer { if let head { context.write(wrapOutboundOut(head), promise: nil) } }
+        while true {
+            let output: ResponseFraming.Output
+            do {
+                output = try exchange.framing.next(&buffer)
+            } catch {
+                return upstreamBroke(exchange, error)
+            }
+            switch output {
+            case .needMore:
                 return
+            case .head(let parsed):
+                if parsed.status < 200 && parsed.status != 101 {
+                    // 100 Continue and the like: the client hears it, the final head follows.
+                    context.write(wrapOutboundOut(HeadWriter.clientResponse(parsed, keepUpgrade: false, decoration: decoration(exchange, close: false),
+                                                                           allocator: context.channel.allocator)), promise: nil)
+                    continue
+                }
+                timer.clear()
+                exchange.responseStatus = parsed.status
+                exchange.upstreamKeepAlive = parsed.keepAlive
+                let switching = exchange.isUpgrade && parsed.status == 101
+                // A body that ends only when the upstream closes ends the client's connection too.
+                if exchange.framing.endsAtClose { exchange.keepAlive = false }
+                let bytes = HeadWriter.clientResponse(parsed, keepUpgrade: switching, decoration: decoration(exchange, close: !exchange.keepAlive),
+                                                      allocator: context.channel.allocator)
+                if switching { return upgrade(exchange, head: bytes, early: buffer) }
+                head = bytes
+            case .body(let slice, let ends):
+                if slice.readableBytes > 0 {
+                    exchange.responseBytes += slice.readableBytes
+                    if head != nil, slice.readableBytes <= 16 * 1024 {
+                        head!.writeImmutableBuffer(slice)
+                    } else {
+                        if let pending = head.take() { context.write(wrapOutboundOut(pending), promise: nil) }
+                        // Flushed when the upstream's read burst ends (or at the end), not per part.
+                        context.write(wrapOutboundOut(slice), promise: nil)
+                    }
+                    if !context.channel.isWritable, let upstream = exchange.upstream {
+                        exchange.upstreamPaused = true
+                        upstream.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
+                    }
+                }
+                if ends {
+                    // Bytes past the response's end: the upstream is not speaking HTTP/1.1 as asked.
+                    if buffer.readableBytes > 0 { exchange.upstreamKeepAlive = false }
+                    if let pending = head.take() { context.write(wrapOutboundOut(pending), promise: nil) }
+                    context.flush()
+                    return finish(exchange)
+                }
+                if buffer.readableBytes == 0 { return }
             }
-            context.write(wrapOutboundOut(.head(response)), promise: nil)
-        case .body(let buffer):
-            exchange.responseBytes += buffer.readableBytes
-            // Flushed when the upstream's read burst ends (or at .end), not per part.
-            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
-            if !context.channel.isWritable, let upstream = exchange.upstream {
-                upstream.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
-            }
-        case .end:
-            if let response = exchange.switching {
-                // Out of the decoder's call first: the tunnel removes it.
-                context.eventLoop.assumeIsolated().execute { self.upgrade(exchange, response: response) }
-                return
-            }
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-            finish(exchange)
+        }
+    }
+
+    /// The upstream's response could not be read: 502 if nothing was sent yet, else the
+    /// client's connection closes (it cannot be told otherwise).
+    private func upstreamBroke(_ exchange: Exchange, _ error: ResponseFraming.Failure) {
+        runtime.logger.warning("malformed upstream response", metadata: ["upstream": "\(exchange.lastInstance.map(\.description) ?? "-")", "reason": "\(error.reason)"])
+        exchange.upstream?.handler.delegate = nil
+        exchange.upstream?.channel.close(promise: nil)
+        exchange.upstream = nil
+        if exchange.responseStatus == nil {
+            fail(exchange, status: .badGateway, code: "bad_gateway", message: "The upstream service sent a malformed response")
+        } else {
+            context.flush()
+            context.close(promise: nil)
         }
     }
 
@@ -368,11 +466,17 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
         timer.clear()
         if exchange.responseStatus == nil {
             // Closed before answering: a kept-alive connection may have gone stale.
-            if exchange.isRetryable, exchange.tried.count <= exchange.route.retries {
-                exchange.pending = [.head(exchange.upstreamHead)] + (exchange.requestEnded ? [.end(nil)] : [])
+            if exchange.isRetryable, exchange.triedCount <= exchange.route.retries {
+                exchange.pending = exchange.requestEnded ? [exchange.endBytes].compactMap { $0 } : []
+                exchange.framing = ResponseFraming(requestWasHead: exchange.method == .HEAD)
                 return connect(exchange)
             }
             fail(exchange, status: .badGateway, code: "bad_gateway", message: "The upstream service closed the connection")
+        } else if exchange.framing.endsAtClose {
+            // The upstream's close is this response's end.
+            exchange.upstreamKeepAlive = false
+            context.flush()
+            finish(exchange)
         } else {
             // Mid-response: the client cannot be told otherwise.
             context.close(promise: nil)
@@ -396,7 +500,7 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
     private func finish(_ exchange: Exchange) {
         timer.clear()
         if let upstream = exchange.upstream {
-            upstream.channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
+            if exchange.upstreamPaused { upstream.channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in } }
             if exchange.upstreamKeepAlive && exchange.requestEnded {
                 pool.release(upstream)
             } else {
@@ -405,7 +509,7 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
             }
         }
         exchange.upstream = nil
-        log(exchange, status: exchange.responseStatus ?? 0, upstream: exchange.lastInstance)
+        log(exchange, status: exchange.responseStatus ?? 0)
         state = .idle
         if exchange.keepAlive { becameIdle() } else { context.close(promise: nil) }
     }
@@ -413,7 +517,7 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
     /// Answers a request that is being proxied with the gateway's own error.
     private func fail(_ exchange: Exchange, status: HTTPResponseStatus, code: String, message: String) {
         timer.clear()
-        log(exchange, status: Int(status.code), upstream: exchange.lastInstance)
+        log(exchange, status: Int(status.code))
         state = exchange.requestEnded ? .idle : .answered(keepAlive: exchange.keepAlive)
         writeResponse(status: status, body: GatewayResponses.errorBody(message: message, code: code, requestId: exchange.requestId),
                       contentType: "application/json; charset=utf-8", requestId: exchange.requestId, keepAlive: exchange.keepAlive, origin: exchange.origin)
@@ -425,7 +529,7 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
         timer.clear()
         exchange.upstream?.handler.delegate = nil
         exchange.upstream?.channel.close(promise: nil)
-        log(exchange, status: Int(status.code), upstream: nil)
+        log(exchange, status: Int(status.code))
         state = .answered(keepAlive: false)
         if exchange.responseStatus == nil {
             writeResponse(status: status, body: GatewayResponses.errorBody(message: message, code: code, requestId: exchange.requestId),
@@ -436,49 +540,51 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
 
     /// The gateway's own answer to a request it did not forward.
     private func respond(status: HTTPResponseStatus, code: String, message: String, requestId: String, keepAlive: Bool,
-                         extra: [(String, String)] = [], route: String = "-") {
+                         extra: [(String, String)] = [], route: Int = -1) {
         respond(status: status, body: GatewayResponses.errorBody(message: message, code: code, requestId: requestId),
                 contentType: "application/json; charset=utf-8", requestId: requestId, keepAlive: keepAlive, extra: extra, route: route)
     }
 
     private func respond(status: HTTPResponseStatus, body: ByteBuffer?, contentType: String?, requestId: String, keepAlive: Bool,
-                         origin: String? = nil, extra: [(String, String)] = [], route: String = "-") {
+                         origin: String? = nil, extra: [(String, String)] = [], route: Int = -1) {
         state = .answered(keepAlive: keepAlive)
         writeResponse(status: status, body: body, contentType: contentType, requestId: requestId, keepAlive: keepAlive, origin: origin, extra: extra)
-        current.metrics.record(route: current.routeIndex[route] ?? -1, status: Int(status.code), seconds: 0)
+        current.metrics.record(route: route, status: Int(status.code), seconds: 0)
     }
 
     private func writeResponse(status: HTTPResponseStatus, body: ByteBuffer?, contentType: String?, requestId: String, keepAlive: Bool,
                                origin: String?, extra: [(String, String)] = []) {
-        var head = HTTPResponseHead(version: .http1_1, status: status)
-        if let contentType { head.headers.add(name: "Content-Type", value: contentType) }
-        head.headers.add(name: "Content-Length", value: String(body?.readableBytes ?? 0))
-        for (name, value) in extra { head.headers.replaceOrAdd(name: name, value: value) }
-        decorate(&head.headers, requestId: requestId, origin: origin)
-        if !keepAlive { head.headers.replaceOrAdd(name: "Connection", value: "close") }
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        if let body { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        let head = HeadWriter.ownResponse(status: status, contentType: contentType, contentLength: body?.readableBytes ?? 0, extra: extra,
+                                          decoration: decoration(requestId: requestId, origin: origin, close: !keepAlive),
+                                          allocator: context.channel.allocator)
+        var bytes = head
+        if let body { bytes.writeImmutableBuffer(body) }
+        context.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
     }
 
     /// Security headers (unless the service set its own), the request id and CORS.
-    private func decorate(_ headers: inout HTTPHeaders, requestId: String, origin: String?) {
-        for header in current.config.securityHeaders where !headers.contains(name: header.name) { headers.add(name: header.name, value: header.value) }
-        headers.replaceOrAdd(name: "X-Request-Id", value: requestId)
-        if let origin {
-            for (name, value) in current.cors.responseHeaders(origin: origin) { headers.replaceOrAdd(name: name, value: value) }
-        }
+    private func decoration(requestId: String, origin: String?, close: Bool) -> HeadWriter.Decoration {
+        let cors = origin.map { current.cors.responseHeaders(origin: $0).map { HeadWriter.CORSHeader(name: $0.0, value: $0.1) } } ?? []
+        return HeadWriter.Decoration(security: current.securityHeaders, requestId: requestId, cors: cors, close: close)
+    }
+
+    private func decoration(_ exchange: Exchange, close: Bool) -> HeadWriter.Decoration {
+        decoration(requestId: exchange.requestId, origin: exchange.origin, close: close)
     }
 
     // MARK: WebSocket
 
-    private func upgrade(_ exchange: Exchange, response: HTTPResponseHead) {
+    /// The upstream switched protocols: its head, and any bytes it sent right after,
+    /// go to the client, and both connections become a tunnel.
+    private func upgrade(_ exchange: Exchange, head: ByteBuffer, early: ByteBuffer) {
         guard let upstream = exchange.upstream else { return }
         timer.clear()
         upstream.handler.delegate = nil
-        log(exchange, status: 101, upstream: exchange.lastInstance)
+        log(exchange, status: 101)
         state = .upgraded
-        context.writeAndFlush(wrapOutboundOut(.head(response)), promise: nil)
+        context.write(wrapOutboundOut(head), promise: nil)
+        if early.readableBytes > 0 { context.write(wrapOutboundOut(early), promise: nil) }
+        context.flush()
         Tunnel.join(client: context, upstream: upstream, idleTimeoutSeconds: exchange.route.readTimeoutSeconds)
     }
 
@@ -502,22 +608,15 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
         }
     }
 
-    private func armHeaderTimer() {
-        timer.set(in: current.config.headerTimeoutSeconds) { [self] in
-            // Slow or idle clients lose their connection, not our memory.
-            if case .idle = state { context.close(promise: nil) }
-        }
-    }
-
-    private func log(_ exchange: Exchange, status: Int, upstream: String?) {
+    private func log(_ exchange: Exchange, status: Int) {
         let seconds = monotonicSeconds() - exchange.started
-        current.metrics.record(route: current.routeIndex[exchange.route.prefix] ?? -1, status: status, seconds: seconds)
+        current.metrics.record(route: exchange.routeIndex, status: status, seconds: seconds)
         guard current.config.accessLog else { return }
         runtime.logger.info("request", metadata: [
             "route": .string(exchange.route.prefix), "method": .string(exchange.method.rawValue),
             "path": .string(String(exchange.path.split(separator: "?", maxSplits: 1).first ?? "")),
             "status": .stringConvertible(status), "latencyMs": .stringConvertible((seconds * 1e5).rounded() / 100),
-            "bytes": .stringConvertible(exchange.responseBytes), "upstream": .string(upstream ?? "-"),
+            "bytes": .stringConvertible(exchange.responseBytes), "upstream": .string(exchange.lastInstance?.description ?? "-"),
             "requestId": .string(exchange.requestId), "client": .string(exchange.clientAddress),
         ])
     }

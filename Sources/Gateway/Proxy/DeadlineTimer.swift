@@ -4,20 +4,26 @@ import NIOCore
 /// response), on one timer. Moving the deadline later schedules nothing: when the timer
 /// fires early it re-arms for what is left, so a busy keep-alive connection costs about
 /// one timer event per timeout period instead of two schedules and two cancels per request.
-final class DeadlineTimer {
+/// What passes is a `Kind`, handed to the one handler given at the start: setting a
+/// deadline allocates nothing.
+final class DeadlineTimer<Kind> {
     let eventLoop: any EventLoop
     private var deadline: Double?
-    private var action: (() -> Void)?
+    private var kind: Kind?
     private var scheduledFor: Double?
     private var task: Scheduled<Void>?
+    private let passed: (Kind) -> Void
 
-    init(eventLoop: any EventLoop) { self.eventLoop = eventLoop }
+    init(eventLoop: any EventLoop, passed: @escaping (Kind) -> Void) {
+        self.eventLoop = eventLoop
+        self.passed = passed
+    }
 
-    /// Runs `action` in `seconds` unless `clear()` or another `set` comes first.
-    func set(in seconds: Double, _ action: @escaping () -> Void) {
+    /// Hands `kind` to the handler in `seconds` unless `clear()` or another `set` comes first.
+    func set(in seconds: Double, _ kind: Kind) {
         let at = monotonicSeconds() + seconds
         deadline = at
-        self.action = action
+        self.kind = kind
         if let scheduledFor, scheduledFor <= at { return }
         task?.cancel()
         schedule(at)
@@ -25,7 +31,7 @@ final class DeadlineTimer {
 
     func clear() {
         deadline = nil
-        action = nil
+        kind = nil
     }
 
     func cancel() {
@@ -46,9 +52,9 @@ final class DeadlineTimer {
         task = nil
         guard let deadline else { return }
         if monotonicSeconds() >= deadline {
-            let due = action
+            let due = kind
             clear()
-            due?()
+            if let due { passed(due) }
         } else {
             schedule(deadline)
         }

@@ -19,22 +19,29 @@ enum HopByHop {
     static let names: Set<String> = ["connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade"]
     /// The lengths of those names: most headers are ruled out without lower-casing them.
     static let lengths: Set<Int> = Set(names.map(\.utf8.count))
+    static let lowercasedBytes: [[UInt8]] = names.map { Array($0.utf8) }
+    static let upgrade = Array("upgrade".utf8)
 
-    /// `headers` without hop-by-hop fields and those the Connection header names. Removes in
-    /// place from a copy: most messages carry one or none, so nothing else is rebuilt.
-    static func stripped(_ headers: HTTPHeaders, keepUpgrade: Bool = false) -> HTTPHeaders {
-        var result = headers
+    /// The names a Connection header lists: dropped with it.
+    static func connectionTokens(_ headers: HTTPHeaders) -> [String] {
         var named: [String] = []
-        for (name, _) in headers where lengths.contains(name.utf8.count) {
+        for value in headers[canonicalForm: "connection"] {
+            let lower = value.lowercased()
+            if !names.contains(lower), lower != "close" { named.append(lower) }
+        }
+        return named
+    }
+
+    /// Whether a request field stays with the gateway: hop-by-hop (but Upgrade and
+    /// Connection on an upgrade), named by Connection, or one the gateway sets itself.
+    static func isDropped(_ name: String, keepUpgrade: Bool, alsoDropping named: [String], gatewaySets: [String]) -> Bool {
+        let count = name.utf8.count
+        if lengths.contains(count) {
             let lower = name.lowercased()
-            if names.contains(lower) { named.append(lower) }
+            if names.contains(lower) { return !(keepUpgrade && (lower == "upgrade" || lower == "connection")) }
         }
-        for value in headers[canonicalForm: "connection"] where !names.contains(value.lowercased()) {
-            named.append(String(value))
-        }
-        for name in named where !(keepUpgrade && (name == "upgrade" || name == "connection")) {
-            result.remove(name: name)
-        }
-        return result
+        for other in gatewaySets where other.utf8.count == count && ResponseFraming.equalsLowercased(name.utf8, other) { return true }
+        for other in named where other.utf8.count == count && ResponseFraming.equalsLowercased(name.utf8, other) { return true }
+        return false
     }
 }

@@ -13,7 +13,7 @@ public final class GatewayRuntime: Sendable {
     let limiter: RateLimiter
     let logger: Logger
     private let roundRobin = Atomic<Int>(0)
-    private let failedUntil = Mutex<[String: Double]>([:])
+    private let failedUntil = Mutex<[GatewayConfig.Address: Double]>([:])
     /// Whether any instance failed lately: most requests need not look at the table.
     private let anyFailed = Atomic<Bool>(false)
 
@@ -37,8 +37,8 @@ public final class GatewayRuntime: Sendable {
     /// The next instance for `route` (round robin, or the client's own with `ip_hash`),
     /// skipping those that failed within their `fail_timeout` unless all have (then the
     /// least recently failed is tried).
-    func pickInstance(_ route: GatewayConfig.Route, client: String, excluding tried: Set<String>, now: Double) -> GatewayConfig.Address? {
-        let candidates = tried.isEmpty ? route.upstreams : route.upstreams.filter { !tried.contains($0.description) }
+    func pickInstance(_ route: GatewayConfig.Route, client: String, excluding tried: [GatewayConfig.Address], now: Double) -> GatewayConfig.Address? {
+        let candidates = tried.isEmpty ? route.upstreams : route.upstreams.filter { !tried.contains($0) }
         guard !candidates.isEmpty else { return nil }
         let start = switch route.balance {
         case .roundRobin: roundRobin.add(1, ordering: .relaxed).newValue
@@ -49,9 +49,9 @@ public final class GatewayRuntime: Sendable {
         let failures = failedUntil.withLock { $0 }
         for offset in 0..<candidates.count {
             let candidate = candidates[(start + offset) % candidates.count]
-            if (failures[candidate.description] ?? 0) <= now { return candidate }
+            if (failures[candidate] ?? 0) <= now { return candidate }
         }
-        return candidates.min { (failures[$0.description] ?? 0) < (failures[$1.description] ?? 0) }
+        return candidates.min { (failures[$0] ?? 0) < (failures[$1] ?? 0) }
     }
 
     /// FNV-1a: the same for an address in every gateway process (Swift's `hashValue` is seeded per process).
@@ -62,14 +62,14 @@ public final class GatewayRuntime: Sendable {
     }
 
     func markFailed(_ address: GatewayConfig.Address, for seconds: Double, now: Double) {
-        failedUntil.withLock { $0[address.description] = now + seconds }
+        failedUntil.withLock { $0[address] = now + seconds }
         anyFailed.store(true, ordering: .relaxed)
     }
 
     func markHealthy(_ address: GatewayConfig.Address) {
         guard anyFailed.load(ordering: .relaxed) else { return }
         let empty = failedUntil.withLock { failures in
-            failures.removeValue(forKey: address.description)
+            failures.removeValue(forKey: address)
             return failures.isEmpty
         }
         if empty { anyFailed.store(false, ordering: .relaxed) }
@@ -77,7 +77,7 @@ public final class GatewayRuntime: Sendable {
 
     func isFailed(_ address: GatewayConfig.Address, now: Double) -> Bool {
         guard anyFailed.load(ordering: .relaxed) else { return false }
-        return (failedUntil.withLock { $0[address.description] } ?? 0) > now
+        return (failedUntil.withLock { $0[address] } ?? 0) > now
     }
 }
 
@@ -92,18 +92,18 @@ final class ConfigSnapshot: Sendable {
     let config: GatewayConfig
     let cors: CORSPolicy
     let clientAddress: ClientAddress
-    let routeIndex: [String: Int]
     /// Counted per configuration: a reload starts them again, as a restart would.
     let metrics: GatewayMetrics
     let openAPI: ByteBuffer?
+    let securityHeaders: [HeadWriter.SecurityHeader]
 
     init(_ config: GatewayConfig) {
         self.config = config
         cors = CORSPolicy(cors: config.cors)
         clientAddress = ClientAddress(trustedProxies: config.trustedProxies)
-        routeIndex = Dictionary(config.routes.enumerated().map { ($0.element.prefix, $0.offset) }, uniquingKeysWith: { first, _ in first })
         metrics = GatewayMetrics(routes: config.routes.map(\.prefix))
         openAPI = config.openAPIDocument.map { ByteBuffer(bytes: $0) }
+        securityHeaders = config.securityHeaders.map { HeadWriter.SecurityHeader(name: $0.name, value: $0.value) }
     }
 
 }

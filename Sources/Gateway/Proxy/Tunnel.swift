@@ -1,8 +1,8 @@
 import NIOCore
 import NIOHTTP1
 
-/// After a WebSocket upgrade both connections stop speaking HTTP: their HTTP handlers
-/// are removed and bytes flow through unchanged, each side's reads paced by the other
+/// After a WebSocket upgrade both connections stop speaking HTTP: the client's HTTP
+/// decoder and both proxy handlers are removed and bytes flow through unchanged, each side's reads paced by the other
 /// side's writability. A tunnel with no traffic either way for the idle timeout closes
 /// (Socket.IO pings keep live sockets busy).
 enum Tunnel {
@@ -19,7 +19,6 @@ enum Tunnel {
             let clientPipeline = clientChannel.pipeline.syncOperations
             // The decoder goes last: bytes it already read past the request head are forwarded, to the splice.
             try clientPipeline.addHandler(toUpstream, position: .last)
-            _ = clientChannel.pipeline.removeHandler(name: "encoder")
             _ = clientChannel.pipeline.removeHandler(name: "proxy")
             // Bytes the decoders already held (a first frame in the same read as the head)
             // reach the splice as they are removed, outside any read burst: flush them.
@@ -28,8 +27,6 @@ enum Tunnel {
             let upstreamPipeline = upstreamChannel.pipeline.syncOperations
             try upstreamPipeline.addHandler(toClient, position: .last)
             _ = upstreamChannel.pipeline.removeHandler(name: "upstream")
-            _ = upstreamChannel.pipeline.removeHandler(name: "upstream-encoder")
-            upstreamChannel.pipeline.removeHandler(name: "upstream-decoder").whenComplete { _ in clientChannel.flush() }
             idle.start()
         } catch {
             clientChannel.close(promise: nil)

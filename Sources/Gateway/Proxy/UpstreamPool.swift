@@ -1,19 +1,18 @@
 import NIOCore
-import NIOHTTP1
 import NIOPosix
 
 /// Receives what an upstream connection reads while it is leased to a client connection.
 protocol UpstreamDelegate: AnyObject {
-    func upstreamRead(_ part: HTTPClientResponsePart)
+    func upstreamRead(_ bytes: ByteBuffer)
     func upstreamClosed()
     func upstreamError(_ error: any Error)
     func upstreamWritabilityChanged(_ writable: Bool)
     func upstreamReadComplete()
 }
 
-/// The upstream end of one keep-alive connection: hands what it reads to whoever leases it.
+/// The upstream end of one keep-alive connection: hands the bytes it reads to whoever leases it.
 final class UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPClientResponsePart
+    typealias InboundIn = ByteBuffer
     weak var delegate: (any UpstreamDelegate)?
     var onClose: (() -> Void)?
 
@@ -41,50 +40,65 @@ final class UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 }
 
-/// A leased upstream connection.
-struct UpstreamConnection {
+/// A leased upstream connection (a class: it is handed around on every request).
+final class UpstreamConnection {
     let channel: any Channel
     let handler: UpstreamHandler
     let address: GatewayConfig.Address
+
+    init(channel: any Channel, handler: UpstreamHandler, address: GatewayConfig.Address) {
+        self.channel = channel
+        self.handler = handler
+        self.address = address
+    }
 }
 
 /// Idle keep-alive connections to the upstream instances, one pool per event loop so a
 /// client connection and its upstream connection share a thread and need no locks.
 final class UpstreamPool {
     let eventLoop: any EventLoop
-    private var idle: [String: [UpstreamConnection]] = [:]
+    /// The idle connections to one instance; a class, so taking and giving back touch
+    /// neither the dictionary nor a copy of the list.
+    final class Idle {
+        var connections: [UpstreamConnection] = []
+    }
+    private var idle: [GatewayConfig.Address: Idle] = [:]
     static let maxIdlePerInstance = 64
 
     init(eventLoop: any EventLoop) { self.eventLoop = eventLoop }
 
-    /// An idle connection to `address`, or a new one (always new when `fresh`); `done` runs on this loop.
-    func lease(_ address: GatewayConfig.Address, connectTimeout: TimeAmount, fresh: Bool = false,
-               _ done: @escaping (Result<UpstreamConnection, any Error>) -> Void) {
+    /// An idle connection to `address`, if one is open.
+    func takeIdle(_ address: GatewayConfig.Address) -> UpstreamConnection? {
         eventLoop.assertInEventLoop()
-        while !fresh, var list = idle[address.description], let connection = list.popLast() {
-            idle[address.description] = list
-            if connection.channel.isActive {
-                connection.handler.onClose = nil
-                return done(.success(connection))
-            }
+        guard let list = idle[address] else { return nil }
+        while let connection = list.connections.popLast() {
+            if connection.channel.isActive { return connection }
         }
+        return nil
+    }
+
+    /// A new connection to `address`; `done` runs on this loop.
+    func connect(_ address: GatewayConfig.Address, connectTimeout: TimeAmount,
+                 _ done: @escaping (Result<UpstreamConnection, any Error>) -> Void) {
+        eventLoop.assertInEventLoop()
         ClientBootstrap(group: eventLoop)
             .connectTimeout(connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
+                // No HTTP codec: requests go out as the gateway wrote them, responses come in as bytes.
                 channel.eventLoop.makeCompletedFuture {
-                    let sync = channel.pipeline.syncOperations
-                    try sync.addHandler(HTTPRequestEncoder(), name: "upstream-encoder")
-                    try sync.addHandler(ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .forwardBytes)), name: "upstream-decoder")
-                    try sync.addHandler(UpstreamHandler(), name: "upstream")
+                    try channel.pipeline.syncOperations.addHandler(UpstreamHandler(), name: "upstream")
                 }
             }
             .connect(host: address.host, port: address.port)
             .assumeIsolated()
-            .whenComplete { result in
+            .whenComplete { [self] result in
                 done(result.flatMap { channel in
                     Result {
-                        UpstreamConnection(channel: channel, handler: try channel.pipeline.syncOperations.handler(type: UpstreamHandler.self), address: address)
+                        let handler = try channel.pipeline.syncOperations.handler(type: UpstreamHandler.self)
+                        // An idle connection the upstream closes leaves the pool at once.
+                        handler.onClose = { [weak self] in self?.idle[address]?.connections.removeAll { !$0.channel.isActive } }
+                        return UpstreamConnection(channel: channel, handler: handler, address: address)
                     }
                 })
             }
@@ -94,15 +108,15 @@ final class UpstreamPool {
     func release(_ connection: UpstreamConnection) {
         eventLoop.assertInEventLoop()
         connection.handler.delegate = nil
-        guard connection.channel.isActive, (idle[connection.address.description]?.count ?? 0) < Self.maxIdlePerInstance else {
+        let list = idle[connection.address] ?? {
+            let list = Idle()
+            idle[connection.address] = list
+            return list
+        }()
+        guard connection.channel.isActive, list.connections.count < Self.maxIdlePerInstance else {
             connection.channel.close(promise: nil)
             return
         }
-        let key = connection.address.description
-        let channel = connection.channel
-        connection.handler.onClose = { [weak self] in
-            self?.idle[key]?.removeAll { $0.channel === channel }
-        }
-        idle[key, default: []].append(connection)
+        list.connections.append(connection)
     }
 }
