@@ -241,6 +241,11 @@ let package = Package(
             exclude: ["e2e.py"],  // the client it drives the system with
             swiftSettings: swiftSettings),
         .testTarget(
+            name: "StressTests",
+            dependencies: ["TestSupport"],
+            exclude: ["stress.py", "stack.py", "faults.py", "load.py", "hostile.py"],  // the stress run, in Python
+            swiftSettings: swiftSettings),
+        .testTarget(
             name: "DeploymentTests",
             dependencies: ["Gateway", "TestSupport"],
             exclude: ["check_deployment.py"],

@@ -36,12 +36,7 @@ struct SystemUnderTest {
         let log: String
     }
 
-    static var executable: String {
-        // Beside the test bundle (.build/<triple>/debug), where `swift build --build-tests` puts it.
-        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("switchboard").path
-        if FileManager.default.isExecutableFile(atPath: beside) { return beside }
-        return TestServers.repositoryRoot.appendingPathComponent(".build/debug/switchboard").path
-    }
+    static var executable: String { TestServers.switchboardExecutable }
 
     /// `replicas` instances of profile and of chat.
     static func run(replicas: Int, _ body: (String) async throws -> Void) async throws {

@@ -11,92 +11,21 @@ address of its own (X-Forwarded-For, which a gateway believes from a trusted pro
 JSON line: the steps that passed, and the first failure if there was one (exit 1).
 """
 import json
+import os
 import sys
-import threading
 import time
 import uuid
 
 import requests
-import socketio
+
+# No __pycache__ beside the Swift test targets (SwiftPM would call them unhandled files).
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Client"))
+from switchboard_client import Failure, User, eventually, expect, wait_heard  # noqa: E402
 
 base = sys.argv[1].rstrip("/")
 run = uuid.uuid4().hex[:8]
 steps = []
-
-
-class Failure(Exception):
-    pass
-
-
-def expect(condition, what):
-    if not condition:
-        raise Failure(what)
-
-
-def eventually(what, attempt, seconds=20):
-    """Events make other services catch up a moment later."""
-    deadline = time.time() + seconds
-    while True:
-        result = attempt()
-        if result:
-            return result
-        if time.time() > deadline:
-            raise Failure(f"{what}: not within {seconds} s")
-        time.sleep(0.1)
-
-
-class User:
-    count = 0
-
-    def __init__(self, name):
-        User.count += 1
-        self.name, self.address = name, f"198.51.100.{User.count}"
-        self.email = f"{name.lower()}-{run}@example.com"
-        self.password = f"{name} has a long password 1"
-        self.token = self.id = None
-
-    def call(self, method, path, expected=None, **kwargs):
-        headers = {"X-Forwarded-For": self.address, **kwargs.pop("headers", {})}
-        if self.token:
-            headers.setdefault("Authorization", f"Bearer {self.token}")
-        for _ in range(20):
-            response = requests.request(method, base + path, headers=headers, timeout=20, **kwargs)
-            if response.status_code != 429:
-                break
-            time.sleep(float(response.headers.get("Retry-After", "1")))
-        if expected is not None:
-            expect(response.status_code == expected,
-                   f"{self.name}: {method} {path} answered {response.status_code}, expected {expected}: {response.text[:300]}")
-        return response
-
-    def json(self, method, path, expected=200, **kwargs):
-        return self.call(method, path, expected, **kwargs).json()
-
-    def socket(self, transport):
-        client = socketio.Client(reconnection=False)
-        client.heard = []
-        client.arrived = threading.Condition()
-
-        @client.on("receiveMessage")
-        def on_message(message):
-            with client.arrived:
-                client.heard.append(message)
-                client.arrived.notify_all()
-
-        client.connect(base, socketio_path="/chat/socket.io/", transports=[transport], auth={"token": self.token},
-                       headers={"X-Forwarded-For": self.address}, wait_timeout=10)
-        return client
-
-
-def wait_heard(client, text, seconds=10):
-    deadline = time.time() + seconds
-    with client.arrived:
-        while not any(m["text"] == text for m in client.heard):
-            left = deadline - time.time()
-            if left <= 0:
-                return False
-            client.arrived.wait(left)
-    return True
 
 
 def step(name):
@@ -107,7 +36,7 @@ def step(name):
     return wrap
 
 
-ada, bob, cy, dee = User("Ada"), User("Bob"), User("Cy"), User("Dee")
+ada, bob, cy, dee = (User(base, name, f"198.51.100.{i + 1}", run) for i, name in enumerate(("Ada", "Bob", "Cy", "Dee")))
 chats = {}
 
 

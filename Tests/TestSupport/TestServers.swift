@@ -38,6 +38,14 @@ public enum TestServers {
     }
 
     /// The Python with the project's test clients installed (`scripts/install` puts them in `.venv`).
+    /// The `switchboard` executable of this build: beside the test bundle (.build/<triple>/debug),
+    /// where `swift build --build-tests` puts it.
+    public static var switchboardExecutable: String {
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("switchboard").path
+        if FileManager.default.isExecutableFile(atPath: beside) { return beside }
+        return repositoryRoot.appendingPathComponent(".build/debug/switchboard").path
+    }
+
     public static var python: String { env["SWITCHBOARD_TEST_PYTHON"] ?? repositoryRoot.appendingPathComponent(".venv/bin/python").path }
 
     /// Runs `scripts/servers ARGS` (start, stop, kill, restart a named server) and waits for it.

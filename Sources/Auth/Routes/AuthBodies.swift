@@ -43,7 +43,7 @@ struct RefreshRequest: Decodable {
 
     init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        refreshToken = try c.decodeIfPresent(String.self, forKey: .refresh_token) ?? c.decodeIfPresent(String.self, forKey: .refreshToken)
+        refreshToken = try c.decodeIfPresent(.refresh_token, alias: .refreshToken)
     }
 }
 
