@@ -65,8 +65,9 @@ private func cleanup(_ redis: RedisClient, _ prefix: String) async throws {
             // A later increment must not push the window's end back.
             _ = try await redis.command("EXPIRE", key, 50)
             #expect(try await redis.increment(key, expireSeconds: 100) == 2)
+            // Still the 50 s set above, less the time taken (seconds when the machine is loaded), not 100.
             let ttl = try await redis.ttl(key)
-            #expect(ttl > 40 && ttl <= 50)
+            #expect(ttl > 0 && ttl <= 50)
 
             let racers = 200
             let results = try await withThrowingTaskGroup(of: Int.self) { group in
