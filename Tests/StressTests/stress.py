@@ -10,6 +10,7 @@ without it, the full form (scripts/stress). The last line printed is one JSON ob
 import argparse
 import json
 import os
+import signal
 import sys
 import time
 
@@ -43,6 +44,8 @@ def main():
     sections = args.sections.split(",")
     form = "reduced" if args.reduced else "full"
     print(f"# Switchboard stress report ({form} form, seed {args.seed}, {os.cpu_count()} cores, {time.strftime('%Y-%m-%d %H:%M:%S')})")
+    # SIGTERM (a CI timeout, Ctrl-C's cousin) still stops the stack: the finally below runs.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     stack = Stack(args.binary)
     results = {}
     failed = []
