@@ -41,8 +41,7 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
 
     /// One request on its way through.
     final class Exchange {
-        let route: GatewayConfig.Route
-        let routeIndex: Int
+        let route: ActiveRoute
         let upstreamHead: ByteBuffer
         let requestId: String
         let clientAddress: String
@@ -72,10 +71,9 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
         /// The instance asked last (for the access log).
         var lastInstance: GatewayConfig.Address?
 
-        init(route: GatewayConfig.Route, routeIndex: Int, upstreamHead: ByteBuffer, requestId: String, clientAddress: String, request: HTTPRequestHead,
+        init(route: ActiveRoute, upstreamHead: ByteBuffer, requestId: String, clientAddress: String, request: HTTPRequestHead,
              origin: String?, isUpgrade: Bool, chunked: Bool) {
             self.route = route
-            self.routeIndex = routeIndex
             self.upstreamHead = upstreamHead
             self.requestId = requestId
             self.clientAddress = clientAddress
@@ -163,7 +161,7 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
             switch state {
             case .proxying(let exchange):
                 exchange.requestBytes += buffer.readableBytes
-                if exchange.requestBytes > exchange.route.maxBodyBytes {
+                if exchange.requestBytes > exchange.route.settings.maxBodyBytes {
                     abort(exchange, status: .payloadTooLarge, code: "payload_too_large", message: "Request body is too large")
                     return
                 }
@@ -229,24 +227,23 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
         timer.clear()
         current = runtime.snapshot
         let snapshot = current
-        let config = snapshot.config
         let fields = RequestFields(head.headers)
         let requestId = fields.requestId.flatMap { RequestIdMiddleware<ServiceRequestContext>.isAcceptable($0) ? $0 : nil } ?? ids.next()
         let peer = self.peer ?? ("unknown", false)
         let clientAddress = snapshot.clientAddress.resolve(peerIP: peer.ip, peerTrusted: peer.trusted, forwardedFor: fields.forwardedFor)
         let keepAlive = head.isKeepAlive
 
-        if head.uri.utf8.count + fields.bytes > config.maxHeaderBytes {
+        if head.uri.utf8.count + fields.bytes > snapshot.maxHeaderBytes {
             return respond(status: .requestHeaderFieldsTooLarge, code: "headers_too_large", message: "Request headers are too large", requestId: requestId, keepAlive: false)
         }
         let path = head.uri.firstIndex(of: "?").map { String(head.uri[..<$0]) } ?? head.uri
         if head.method == .GET, let local = localAnswer(path) {
             return respond(status: .ok, body: local.body, contentType: local.type, requestId: requestId, keepAlive: keepAlive, origin: fields.origin)
         }
-        guard let routeIndex = config.routeIndex(for: path) else {
+        guard let active = snapshot.route(for: path) else {
             return respond(status: .notFound, code: "no_route", message: "No route for \(path.prefix(200))", requestId: requestId, keepAlive: keepAlive)
         }
-        let route = config.routes[routeIndex]
+        let route = active.settings
         guard head.method != .CONNECT, head.method != .TRACE else {
             return respond(status: .methodNotAllowed, code: "method_not_allowed", message: "Method not allowed", requestId: requestId, keepAlive: keepAlive)
         }
@@ -261,7 +258,7 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
             switch runtime.limiter.check(route.prefix + "|" + clientAddress, limit: limit, now: monotonicSeconds()) {
             case .reject(let retryAfter):
                 return respond(status: .tooManyRequests, code: "rate_limited", message: "Too many requests, retry in \(retryAfter) s",
-                               requestId: requestId, keepAlive: keepAlive, extra: [("Retry-After", String(retryAfter))], route: routeIndex)
+                               requestId: requestId, keepAlive: keepAlive, extra: [("Retry-After", String(retryAfter))], route: active.index)
             case .allow: break  // queued requests (no nodelay) are served at once here; see README
             }
         }
@@ -274,7 +271,7 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
         let upstreamHead = HeadWriter.upstreamRequest(head, uri: Self.upstreamURI(head.uri, strip: route.stripPrefix), isUpgrade: isUpgrade,
                                                       chunked: fields.chunked, forwardedFor: forwardedFor, requestId: requestId, fieldBytes: fields.bytes,
                                                       allocator: context.channel.allocator)
-        let exchange = Exchange(route: route, routeIndex: routeIndex, upstreamHead: upstreamHead, requestId: requestId, clientAddress: clientAddress, request: head,
+        let exchange = Exchange(route: active, upstreamHead: upstreamHead, requestId: requestId, clientAddress: clientAddress, request: head,
                                 origin: fields.origin, isUpgrade: isUpgrade, chunked: fields.chunked)
         state = .proxying(exchange)
         connect(exchange)
@@ -282,7 +279,7 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
 
     private func connect(_ exchange: Exchange) {
         let now = monotonicSeconds()
-        guard let address = runtime.pickInstance(exchange.route, client: exchange.clientAddress, excluding: exchange.tried, now: now) else {
+        guard let address = runtime.pickInstance(exchange.route.settings, client: exchange.clientAddress, excluding: exchange.tried, now: now) else {
             return fail(exchange, status: .badGateway, code: "bad_gateway", message: "No upstream instance is available")
         }
         if let last = exchange.lastInstance { exchange.earlier.append(last) }
@@ -292,7 +289,7 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
         if !exchange.isUpgrade, let connection = pool.takeIdle(address) {
             return attach(connection, to: exchange)
         }
-        let timeout = TimeAmount.nanoseconds(Int64(exchange.route.connectTimeoutSeconds * 1e9))
+        let timeout = TimeAmount.nanoseconds(Int64(exchange.route.settings.connectTimeoutSeconds * 1e9))
         pool.connect(address, connectTimeout: timeout) { [self] result in
             guard case .proxying(let current) = state, current === exchange else {
                 if case .success(let connection) = result { connection.channel.close(promise: nil) }
@@ -303,9 +300,9 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
                 runtime.markHealthy(address)
                 attach(connection, to: exchange)
             case .failure:
-                runtime.markFailed(address, for: exchange.route.failTimeoutSeconds, now: monotonicSeconds())
+                runtime.markFailed(address, for: exchange.route.settings.failTimeoutSeconds, now: monotonicSeconds())
                 // Nothing reached that instance: another may take the request.
-                if exchange.triedCount <= exchange.route.retries, exchange.triedCount < exchange.route.upstreams.count {
+                if exchange.triedCount <= exchange.route.settings.retries, exchange.triedCount < exchange.route.settings.upstreams.count {
                     connect(exchange)
                 } else {
                     fail(exchange, status: .badGateway, code: "bad_gateway", message: "The upstream service is unavailable")
@@ -364,11 +361,11 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
     }
 
     private func armResponseTimer(_ exchange: Exchange) {
-        timer.set(in: exchange.route.readTimeoutSeconds, .response(exchange))
+        timer.set(in: exchange.route.settings.readTimeoutSeconds, .response(exchange))
     }
 
     private func armHeaderTimer() {
-        timer.set(in: current.config.headerTimeoutSeconds, .requestHead)
+        timer.set(in: current.headerTimeoutSeconds, .requestHead)
     }
 
     private func deadlinePassed(_ deadline: Deadline) {
@@ -466,7 +463,7 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
         timer.clear()
         if exchange.responseStatus == nil {
             // Closed before answering: a kept-alive connection may have gone stale.
-            if exchange.isRetryable, exchange.triedCount <= exchange.route.retries {
+            if exchange.isRetryable, exchange.triedCount <= exchange.route.settings.retries {
                 exchange.pending = exchange.requestEnded ? [exchange.endBytes].compactMap { $0 } : []
                 exchange.framing = ResponseFraming(requestWasHead: exchange.method == .HEAD)
                 return connect(exchange)
@@ -585,7 +582,7 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
         context.write(wrapOutboundOut(head), promise: nil)
         if early.readableBytes > 0 { context.write(wrapOutboundOut(early), promise: nil) }
         context.flush()
-        Tunnel.join(client: context, upstream: upstream, idleTimeoutSeconds: exchange.route.readTimeoutSeconds)
+        Tunnel.join(client: context, upstream: upstream, idleTimeoutSeconds: exchange.route.settings.readTimeoutSeconds)
     }
 
     // MARK: helpers
@@ -610,10 +607,10 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
 
     private func log(_ exchange: Exchange, status: Int) {
         let seconds = monotonicSeconds() - exchange.started
-        current.metrics.record(route: exchange.routeIndex, status: status, seconds: seconds)
-        guard current.config.accessLog else { return }
+        current.metrics.record(route: exchange.route.index, status: status, seconds: seconds)
+        guard current.accessLog else { return }
         runtime.logger.info("request", metadata: [
-            "route": .string(exchange.route.prefix), "method": .string(exchange.method.rawValue),
+            "route": .string(exchange.route.settings.prefix), "method": .string(exchange.method.rawValue),
             "path": .string(String(exchange.path.split(separator: "?", maxSplits: 1).first ?? "")),
             "status": .stringConvertible(status), "latencyMs": .stringConvertible((seconds * 1e5).rounded() / 100),
             "bytes": .stringConvertible(exchange.responseBytes), "upstream": .string(exchange.lastInstance?.description ?? "-"),

@@ -96,6 +96,12 @@ final class ConfigSnapshot: Sendable {
     let metrics: GatewayMetrics
     let openAPI: ByteBuffer?
     let securityHeaders: [HeadWriter.SecurityHeader]
+    /// The routes by reference, and the settings every request reads: copying the
+    /// configuration (or a route) per request would retain each of its strings and arrays.
+    let routes: [ActiveRoute]
+    let maxHeaderBytes: Int
+    let headerTimeoutSeconds: Double
+    let accessLog: Bool
 
     init(_ config: GatewayConfig) {
         self.config = config
@@ -104,6 +110,26 @@ final class ConfigSnapshot: Sendable {
         metrics = GatewayMetrics(routes: config.routes.map(\.prefix))
         openAPI = config.openAPIDocument.map { ByteBuffer(bytes: $0) }
         securityHeaders = config.securityHeaders.map { HeadWriter.SecurityHeader(name: $0.name, value: $0.value) }
+        routes = config.routes.enumerated().map { ActiveRoute(settings: $0.element, index: $0.offset) }
+        maxHeaderBytes = config.maxHeaderBytes
+        headerTimeoutSeconds = config.headerTimeoutSeconds
+        accessLog = config.accessLog
     }
 
+    /// The route with the longest prefix of `path`.
+    func route(for path: String) -> ActiveRoute? {
+        config.routeIndex(for: path).map { routes[$0] }
+    }
+}
+
+/// One route of the configuration in force, held by reference by the requests it serves.
+final class ActiveRoute: Sendable {
+    let settings: GatewayConfig.Route
+    /// Its place in the configuration (metrics count by it).
+    let index: Int
+
+    init(settings: GatewayConfig.Route, index: Int) {
+        self.settings = settings
+        self.index = index
+    }
 }
