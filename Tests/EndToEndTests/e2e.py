@@ -21,7 +21,7 @@ import requests
 # No __pycache__ beside the Swift test targets (SwiftPM would call them unhandled files).
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Client"))
-from switchboard_client import Failure, User, eventually, expect, wait_heard  # noqa: E402
+from switchboard_client import User, eventually, expect, wait_heard  # noqa: E402
 
 base = sys.argv[1].rstrip("/")
 run = uuid.uuid4().hex[:8]
@@ -72,7 +72,7 @@ def main():
             eventually(f"{user.name}'s profile", lambda: user.call("GET", "/profile/getProfile").status_code == 200)
         ada.json("PUT", "/profile/patchProfile", json={"about": "Writes the first programs"})
         expect(bob.json("GET", f"/profile/{ada.id}")["data"]["about"] == "Writes the first programs", "Bob sees Ada's profile")
-        found = ada.json("GET", f"/profile/list?search=bo")["data"]
+        found = ada.json("GET", "/profile/list?search=bo")["data"]
         expect(any(p["userId"] == bob.id for p in found), "the people picker finds Bob")
 
     @step("invites: accepted, rejected, cancelled; someone else's invite is not found")
