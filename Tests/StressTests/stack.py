@@ -91,7 +91,9 @@ class Stack:
         for kind, port in SERVICES.items():
             upstreams = " ".join(f"127.0.0.1:{self.ports[name]}" for name in self.instances[kind])
             text = text.replace(f"upstream 127.0.0.1:{port};", f"upstream {upstreams};")
-        assert "127.0.0.1:500" not in text, "gateway.conf names a service port the stress run does not replace"
+        # Exactly the local ports (a free port such as 50012 also starts with "500").
+        left = [port for port in SERVICES.values() if f"127.0.0.1:{port};" in text or f"127.0.0.1:{port} " in text]
+        assert not left, f"gateway.conf names service ports the stress run does not replace: {left}"
         with open(self.env["GATEWAY_CONFIG"], "w") as f:
             f.write(text)
 
