@@ -64,6 +64,17 @@ class User:
         self.id, self.token = body["data"]["id"], body["access_token"]
         return self
 
+    def invite(self, other, seconds=20):
+        """An invite to `other` once the request service knows them (it learns of new users
+        from events, a moment after signup); its id."""
+        return eventually(f"{other.name} in the request directory", lambda: self.call(
+            "POST", "/request/invite/send", json={"toEmail": other.email}).json().get("data", {}).get("id"), seconds)
+
+    def direct_chat(self, other, seconds=20):
+        """The direct chat with `other` once chat knows they are connected (from the accept event); its id."""
+        return eventually(f"the {self.name}-{other.name} connection in chat", lambda: (lambda r: r.status_code == 200 and r.json()["data"]["id"])(
+            self.call("POST", "/chat/create-direct", json={"receiverId": other.id})), seconds)
+
     def socket(self, transport, reconnection=False):
         client = socketio.Client(reconnection=reconnection, reconnection_delay=0.2, reconnection_delay_max=1)
         client.heard = []

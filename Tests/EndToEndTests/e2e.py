@@ -79,7 +79,7 @@ def main():
     def _():
         def invite(sender, receiver):
             return sender.json("POST", "/request/invite/send", 201, json={"toEmail": receiver.email})["data"]["id"]
-        to_bob = eventually("Bob in the request directory", lambda: ada.call("POST", "/request/invite/send", json={"toEmail": bob.email}).json().get("data", {}).get("id"))
+        to_bob = ada.invite(bob)
         bob.json("PATCH", f"/request/respond/{to_bob}", json={"status": "accepted"})
         to_ada = invite(cy, ada)
         dee.call("PATCH", f"/request/respond/{to_ada}", 404, json={"status": "accepted"})
@@ -94,8 +94,7 @@ def main():
 
     @step("direct and group chats; strangers cannot open one")
     def _():
-        chats["direct"] = eventually("the Ada-Bob connection in chat", lambda: (lambda r: r.status_code == 200 and r.json()["data"]["id"])(
-            ada.call("POST", "/chat/create-direct", json={"receiverId": bob.id})))
+        chats["direct"] = ada.direct_chat(bob)
         expect(bob.json("POST", "/chat/create-direct", json={"receiverId": ada.id})["data"]["id"] == chats["direct"], "the same direct chat")
         expect(dee.call("POST", "/chat/create-direct", 403, json={"receiverId": ada.id}).json()["error"]["code"] == "not_connected", "Dee is not connected")
         group = eventually("the Ada-Cy connection in chat", lambda: (lambda r: r.status_code == 201 and r.json()["data"])(

@@ -122,12 +122,8 @@ def connected_pair(stack, label, addresses=(None, None)):
     """Two users who accepted an invite: a direct chat between them can be opened."""
     a = User(stack.url, f"{label}a", addresses[0] or address()).signup()
     b = User(stack.url, f"{label}b", addresses[1] or address()).signup()
-    invite = eventually("b in the request directory", lambda: a.call("POST", "/request/invite/send", json={"toEmail": b.email})
-                        .json().get("data", {}).get("id"), 30)
-    b.json("PATCH", f"/request/respond/{invite}", json={"status": "accepted"})
-    chat = eventually("the connection in chat", lambda: (lambda r: r.status_code == 200 and r.json()["data"]["id"])(
-        a.call("POST", "/chat/create-direct", json={"receiverId": b.id})), 30)
-    return a, b, chat
+    b.json("PATCH", f"/request/respond/{a.invite(b, 30)}", json={"status": "accepted"})
+    return a, b, a.direct_chat(b, 30)
 
 
 def request_killed_between_write_and_publish(stack):
@@ -136,8 +132,7 @@ def request_killed_between_write_and_publish(stack):
     chat; the request service restarts and the event goes out from its outbox."""
     a = User(stack.url, "outboxa", address()).signup()
     b = User(stack.url, "outboxb", address()).signup()
-    invite = eventually("b in the request directory", lambda: a.call("POST", "/request/invite/send", json={"toEmail": b.email})
-                        .json().get("data", {}).get("id"), 30)
+    invite = a.invite(b, 30)
     stack.kill("rabbitmq")
     accepted = b.call("PATCH", f"/request/respond/{invite}", json={"status": "accepted"}).status_code
     stack.kill("request")
@@ -189,7 +184,7 @@ def redis_stopped_during_traffic(stack, count):
                 detail="")
 
 
-SERVICES = ("auth", "profile", "request", "chat-1", "chat-2")
+SERVICE_INSTANCES = ("auth", "profile", "request", "chat-1", "chat-2")
 
 
 def mongo_restarted(stack):
@@ -198,15 +193,15 @@ def mongo_restarted(stack):
     stack.stop("mongo")
     deadline = time.time() + 30
     not_ready = set()
-    while time.time() < deadline and len(not_ready) < len(SERVICES):
-        not_ready |= {name for name in SERVICES if not stack.ready(name)}
+    while time.time() < deadline and len(not_ready) < len(SERVICE_INSTANCES):
+        not_ready |= {name for name in SERVICE_INSTANCES if not stack.ready(name)}
         time.sleep(0.3)
-    pids = {name: stack.pid(name) for name in SERVICES}
+    pids = {name: stack.pid(name) for name in SERVICE_INSTANCES}
     started = time.time()
     stack.restart("mongo")
     recovered = {}
-    while time.time() - started < 90 and len(recovered) < len(SERVICES):
-        for name in SERVICES:
+    while time.time() - started < 90 and len(recovered) < len(SERVICE_INSTANCES):
+        for name in SERVICE_INSTANCES:
             if name not in recovered and stack.ready(name):
                 recovered[name] = time.time() - started
         time.sleep(0.3)
@@ -217,10 +212,10 @@ def mongo_restarted(stack):
         serves = eventually("a profile after the restart", lambda: user.call("GET", "/profile/getProfile").status_code == 200, 30)
     except Failure:
         pass
-    ok = len(not_ready) == len(SERVICES) and len(recovered) == len(SERVICES) and same and serves
+    ok = len(not_ready) == len(SERVICE_INSTANCES) and len(recovered) == len(SERVICE_INSTANCES) and same and serves
     slowest = max(recovered.values()) if recovered else float("nan")
     return dict(scenario="SecantusDB restarted: not ready, then recovered without a restart", passed=ok,
-                figures=f"not ready: {len(not_ready)}/{len(SERVICES)}; ready again: {len(recovered)}/{len(SERVICES)} "
+                figures=f"not ready: {len(not_ready)}/{len(SERVICE_INSTANCES)}; ready again: {len(recovered)}/{len(SERVICE_INSTANCES)} "
                         f"(slowest {slowest:.1f} s after the database); same processes: {same}; signup + profile after: {bool(serves)}",
                 detail="")
 

@@ -51,6 +51,19 @@ class Recorder:
         return rows
 
 
+def at_rate(rate, seconds, operate, workers):
+    """`operate(n)` in a pool, `rate` times a second for `seconds`, whatever the answers'
+    speed (open loop); the time it took."""
+    begin = time.time()
+    with ThreadPoolExecutor(workers) as pool:
+        for n in range(int(rate * seconds)):
+            delay = begin + n / rate - time.time()
+            if delay > 0:
+                time.sleep(delay)
+            pool.submit(operate, n)
+    return time.time() - begin
+
+
 def mixed(stack, users, pairs, rate, seconds):
     """`rate` operations a second for `seconds`: 10 % logins, 40 % profile reads, 20 % invites
     (sent and cancelled: two requests), 30 % chat messages (acknowledged over Socket.IO)."""
@@ -93,16 +106,7 @@ def mixed(stack, users, pairs, rate, seconds):
         except Exception as error:  # noqa: BLE001 - counted as an error of that operation
             recorder.record("invite send" if kind == "invite" else kind, started, error=error)
 
-    interval = 1.0 / rate
-    total = int(rate * seconds)
-    begin = time.time()
-    with ThreadPoolExecutor(64) as pool:
-        for n in range(total):
-            delay = begin + n * interval - time.time()
-            if delay > 0:
-                time.sleep(delay)
-            pool.submit(operate, mix[n % len(mix)], n)
-    elapsed = time.time() - begin
+    elapsed = at_rate(rate, seconds, lambda n: operate(mix[n % len(mix)], n), workers=64)
     for client, _, _ in sockets:
         client.disconnect()
     rows = recorder.rows(f"mixed {rate}/s", elapsed)
@@ -126,14 +130,7 @@ def overload(stack, seconds, limit_per_second=10, burst=20):
             recorder.record("profile read at 10x", started, error=error)
 
     time.sleep(burst / limit_per_second + 0.5)  # the signup's own requests drained from the bucket
-    begin = time.time()
-    with ThreadPoolExecutor(32) as pool:
-        for n in range(int(rate * seconds)):
-            delay = begin + n / rate - time.time()
-            if delay > 0:
-                time.sleep(delay)
-            pool.submit(one, n)
-    elapsed = time.time() - begin
+    elapsed = at_rate(rate, seconds, one, workers=32)
     rows = recorder.rows(f"overload {rate}/s from one client", elapsed)
     answers = recorder.answers["profile read at 10x"]
     allowed = answers.get(200, 0) + answers.get(404, 0)

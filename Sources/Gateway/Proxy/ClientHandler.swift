@@ -233,7 +233,7 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
         let clientAddress = snapshot.clientAddress.resolve(peerIP: peer.ip, peerTrusted: peer.trusted, forwardedFor: fields.forwardedFor)
         let keepAlive = head.isKeepAlive
 
-        if head.uri.utf8.count + fields.bytes > snapshot.maxHeaderBytes {
+        if head.uri.utf8.count + fields.bytes > snapshot.config.maxHeaderBytes {
             return respond(status: .requestHeaderFieldsTooLarge, code: "headers_too_large", message: "Request headers are too large", requestId: requestId, keepAlive: false)
         }
         let path = head.uri.firstIndex(of: "?").map { String(head.uri[..<$0]) } ?? head.uri
@@ -365,7 +365,7 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
     }
 
     private func armHeaderTimer() {
-        timer.set(in: current.headerTimeoutSeconds, .requestHead)
+        timer.set(in: current.config.headerTimeoutSeconds, .requestHead)
     }
 
     private func deadlinePassed(_ deadline: Deadline) {
@@ -608,7 +608,7 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
     private func log(_ exchange: Exchange, status: Int) {
         let seconds = monotonicSeconds() - exchange.started
         current.metrics.record(route: exchange.route.index, status: status, seconds: seconds)
-        guard current.accessLog else { return }
+        guard current.config.accessLog else { return }
         runtime.logger.info("request", metadata: [
             "route": .string(exchange.route.settings.prefix), "method": .string(exchange.method.rawValue),
             "path": .string(String(exchange.path.split(separator: "?", maxSplits: 1).first ?? "")),

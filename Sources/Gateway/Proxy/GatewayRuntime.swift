@@ -96,12 +96,8 @@ final class ConfigSnapshot: Sendable {
     let metrics: GatewayMetrics
     let openAPI: ByteBuffer?
     let securityHeaders: [HeadWriter.SecurityHeader]
-    /// The routes by reference, and the settings every request reads: copying the
-    /// configuration (or a route) per request would retain each of its strings and arrays.
+    /// The routes by reference: copying a route per request would retain each of its strings and arrays.
     let routes: [ActiveRoute]
-    let maxHeaderBytes: Int
-    let headerTimeoutSeconds: Double
-    let accessLog: Bool
 
     init(_ config: GatewayConfig) {
         self.config = config
@@ -111,9 +107,6 @@ final class ConfigSnapshot: Sendable {
         openAPI = config.openAPIDocument.map { ByteBuffer(bytes: $0) }
         securityHeaders = config.securityHeaders.map { HeadWriter.SecurityHeader(name: $0.name, value: $0.value) }
         routes = config.routes.enumerated().map { ActiveRoute(settings: $0.element, index: $0.offset) }
-        maxHeaderBytes = config.maxHeaderBytes
-        headerTimeoutSeconds = config.headerTimeoutSeconds
-        accessLog = config.accessLog
     }
 
     /// The route with the longest prefix of `path`.
