@@ -45,6 +45,31 @@ import TestSupport
         return packets
     }
 
+    /// Two GETs on connections of their own, the second 50 ms after the first, both from
+    /// threads of their own: spaced by a task sleep, a busy cooperative pool once sent the
+    /// second only after the first had been answered (25 s later, by a ping).
+    static func twoGetsAtOnce(port: Int, _ first: String, _ second: String) async throws -> (RawHTTPResponse, RawHTTPResponse) {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread {
+                let earlier = ThreadResult()
+                Thread {
+                    earlier.result = Result { try rawHTTPGet(port: port, path: first) }
+                    earlier.done.signal()
+                }.start()
+                Thread.sleep(forTimeInterval: 0.05)
+                let later = Result { try rawHTTPGet(port: port, path: second) }
+                earlier.done.wait()
+                continuation.resume(with: Result { (try earlier.result!.get(), try later.get()) })
+            }.start()
+        }
+    }
+
+    /// Handed from one thread to another; the semaphore orders the write before the read.
+    final class ThreadResult: @unchecked Sendable {
+        var result: Result<RawHTTPResponse, any Error>?
+        let done = DispatchSemaphore(value: 0)
+    }
+
     /// A GET on a fresh connection, blocking a thread of its own rather than the test's.
     static func getOnOwnConnection(port: Int, path: String) async throws -> RawHTTPResponse {
         try await withCheckedThrowingContinuation { continuation in
@@ -99,11 +124,9 @@ import TestSupport
             // Two long-polls at once break the protocol: the first gets a close packet, the second a 400.
             // (On connections of their own: the test client sends one request at a time.)
             let sid = try await Self.open(client)
-            let port = client.port!
-            async let first = Self.getOnOwnConnection(port: port, path: "/socket.io/?EIO=4&transport=polling&sid=\(sid)")
-            try await Task.sleep(for: .milliseconds(50))
-            let second = try await Self.getOnOwnConnection(port: port, path: "/socket.io/?EIO=4&transport=polling&sid=\(sid)&t=2")
-            let answers = [try await first, second].map { "\($0.status) \($0.body)" }.sorted()
+            let (first, second) = try await Self.twoGetsAtOnce(port: client.port!, "/socket.io/?EIO=4&transport=polling&sid=\(sid)",
+                                                               "/socket.io/?EIO=4&transport=polling&sid=\(sid)&t=2")
+            let answers = [first, second].map { "\($0.status) \($0.body)" }.sorted()
             // Whichever arrived second (usually the second) is refused; the waiting one learns the session is closed.
             #expect(answers.first == "200 1" && answers.last?.hasPrefix("400 ") == true, "\(answers)")
         }
