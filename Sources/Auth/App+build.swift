@@ -43,6 +43,7 @@ public func buildAuthApplication(_ config: AuthConfiguration, logger: Logger, ro
     routes?.record("auth", router)
     return Application(
         router: router,
+        server: service.httpServer,
         configuration: .init(address: .hostname(service.host, port: service.port), serverName: "switchboard-auth"),
         // Shut down in reverse: the server, the relay, then the clients.
         services: ClientShutdown.closing(publisher: publisher, redis: redis, mongo: mongo) + [relay],

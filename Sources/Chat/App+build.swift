@@ -42,7 +42,7 @@ public func buildChatApplication(_ config: ChatConfiguration, logger: Logger, ro
     routes?.record("chat", router)
     return Application(
         router: router,
-        server: mounts.serverBuilder(maxPayload: config.engine.maxPayload),
+        server: mounts.serverBuilder(maxPayload: config.engine.maxPayload, grace: service.shutdownGrace),
         configuration: .init(address: .hostname(service.host, port: service.port), serverName: "switchboard-chat"),
         // Shut down in reverse: the server, the sockets, deliveries and consumer, then the clients.
         services: ClientShutdown.closing(redis: redis, mongo: mongo)

@@ -1,5 +1,6 @@
 import BSON
 import CMongoc
+import Foundation
 import Logging
 import NIOPosix
 
@@ -54,7 +55,22 @@ final class ClientPool: @unchecked Sendable {
     func pop() -> OpaquePointer { mongoc_client_pool_pop(pointer) }
     func push(_ client: OpaquePointer) { mongoc_client_pool_push(pointer, client) }
 
-    deinit { mongoc_client_pool_destroy(pointer) }
+    /// Destroying a pool joins libmongoc's server-monitor threads, which can take seconds
+    /// (a monitor mid-check against a slow server): never on the releasing thread, which may
+    /// be one of Swift's cooperative threads — two on a two-core machine, and with both
+    /// blocked here every task in the process stops.
+    deinit {
+        let pool = PoolToDestroy(pointer: pointer)
+        let thread = Thread { pool.destroy() }
+        thread.name = "mongoc-pool-destroy"
+        thread.start()
+    }
+}
+
+/// Handed to the thread that destroys it; nothing else holds it any more.
+private struct PoolToDestroy: @unchecked Sendable {
+    let pointer: OpaquePointer
+    func destroy() { mongoc_client_pool_destroy(pointer) }
 }
 
 /// A connection pool to one MongoDB deployment. Every libmongoc call runs on the

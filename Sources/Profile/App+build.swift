@@ -28,6 +28,7 @@ public func buildProfileApplication(_ config: ProfileConfiguration, logger: Logg
     routes?.record("profile", router)
     return Application(
         router: router,
+        server: service.httpServer,
         configuration: .init(address: .hostname(service.host, port: service.port), serverName: "switchboard-profile"),
         // Shut down in reverse: the server, the consumer, then the clients.
         services: ClientShutdown.closing(redis: redis, mongo: mongo) + [ClientShutdown("events") { await consumer.close() }],

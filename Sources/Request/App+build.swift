@@ -34,6 +34,7 @@ public func buildRequestApplication(_ config: RequestConfiguration, logger: Logg
     routes?.record("request", router)
     return Application(
         router: router,
+        server: service.httpServer,
         configuration: .init(address: .hostname(service.host, port: service.port), serverName: "switchboard-request"),
         // Shut down in reverse: the server, the consumer and the relay, then the clients.
         services: ClientShutdown.closing(publisher: publisher, redis: redis, mongo: mongo)

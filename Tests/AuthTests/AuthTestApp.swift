@@ -16,6 +16,12 @@ func withAuthApp(
     _ settings: [String: String] = [:], live: Bool = false,
     _ test: @escaping @Sendable (any TestClientProtocol, MongoDatabase) async throws -> Void
 ) async throws {
+    try await TestServers.serviceStacks.withLock { try await runAuthApp(settings, live: live, test) }
+}
+
+private func runAuthApp(
+    _ settings: [String: String], live: Bool, _ test: @escaping @Sendable (any TestClientProtocol, MongoDatabase) async throws -> Void
+) async throws {
     let database = TestServers.uniqueName("auth")
     var values = [
         "MONGO_URI": TestServers.mongoURI, "MONGO_DATABASE": database, "REDIS_PORT": String(TestServers.redisPort),

@@ -107,7 +107,7 @@ struct SystemUnderTest {
     }
 
     static func waitUntilAnswering(_ process: Process, path: String) async throws {
-        let answered = await eventually(timeout: .seconds(60)) { (try? rawHTTPGet(port: process.port, path: path))?.status == 200 }
+        let answered = await eventually(timeout: .seconds(60)) { (try? await rawHTTPGet(port: process.port, path: path))?.status == 200 }
         guard answered else { throw StackFailure("\(process.name) on \(process.port) did not answer \(path) with 200") }
     }
 

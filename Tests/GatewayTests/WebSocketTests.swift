@@ -27,7 +27,7 @@ import Glibc
             socket.close()
 
             // A route without `websocket on` does not upgrade.
-            let plain = try rawHTTPGet(port: port, path: "/chat/other", headers: ["Upgrade": "websocket", "Connection": "Upgrade"])
+            let plain = try await rawHTTPGet(port: port, path: "/chat/other", headers: ["Upgrade": "websocket", "Connection": "Upgrade"])
             #expect(plain.status == 200)
         }
         await echo.stop()

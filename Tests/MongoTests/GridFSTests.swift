@@ -1,6 +1,7 @@
 import BSON
 import Mongo
 import Testing
+import TestSupport
 
 private struct Broken: Error {}
 private struct FailingChunks: AsyncSequence, Sendable {
@@ -19,8 +20,7 @@ private struct FailingChunks: AsyncSequence, Sendable {
     @Test func fiveMegabytesRoundTripByteIdentical() async throws {
         try await withTestDatabase { db in
             let bucket = db.gridFS(bucket: "pictures")
-            var rng = SystemRandomNumberGenerator()
-            let bytes = (0..<(5 * 1024 * 1024)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            let bytes = randomBytes(5 * 1024 * 1024)
             let id = try await bucket.upload(bytes: bytes, filename: "big.bin", metadata: ["contentType": "application/octet-stream"])
 
             var chunks = 0

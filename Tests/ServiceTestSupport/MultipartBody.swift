@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import NIOCore
+import TestSupport
 
 /// A `multipart/form-data` body as a browser would send it.
 public struct MultipartBody {
@@ -37,5 +38,5 @@ public enum ImageBytes {
     public static func png(size: Int = 2048) -> [UInt8] { [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + filler(size - 8) }
     public static func jpeg(size: Int = 2048) -> [UInt8] { [0xFF, 0xD8, 0xFF, 0xE0] + filler(size - 4) }
     public static func webp(size: Int = 2048) -> [UInt8] { Array("RIFF".utf8) + [0, 0, 0, 0] + Array("WEBP".utf8) + filler(size - 12) }
-    static func filler(_ n: Int) -> [UInt8] { (0..<max(0, n)).map { _ in UInt8.random(in: 0...255) } }
+    static func filler(_ n: Int) -> [UInt8] { randomBytes(max(0, n)) }
 }

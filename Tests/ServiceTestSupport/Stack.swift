@@ -34,9 +34,13 @@ public struct Stack: Sendable {
     public static func run(
         redisPort: Int = TestServers.redisPort, chatReplicas: Int = 0, _ body: @escaping @Sendable (Stack) async throws -> Void
     ) async throws {
+        try await TestServers.serviceStacks.withLock { try await runStack(redisPort: redisPort, chatReplicas: chatReplicas, body) }
+    }
+
+    private static func runStack(redisPort: Int, chatReplicas: Int, _ body: @escaping @Sendable (Stack) async throws -> Void) async throws {
         let names = (auth: TestServers.uniqueName("auth"), profile: TestServers.uniqueName("profile"), request: TestServers.uniqueName("request"),
                      chat: TestServers.uniqueName("chat"))
-        let common = ["MONGO_URI": TestServers.mongoURI, "AMQP_PORT": String(TestServers.amqpPort), "LOG_LEVEL": "warning"]
+        let common = ["MONGO_URI": TestServers.mongoURI, "AMQP_PORT": String(TestServers.amqpPort), "LOG_LEVEL": "warning", "SHUTDOWN_GRACE_SECONDS": "3"]
         let mongo = try MongoClient(uri: TestServers.mongoURI, threads: 2)
         let routes = RouteCatalog()
         let authApp = try await buildAuthApplication(

@@ -45,36 +45,13 @@ import TestSupport
         return packets
     }
 
-    /// Two GETs on connections of their own, the second 50 ms after the first, both from
-    /// threads of their own: spaced by a task sleep, a busy cooperative pool once sent the
-    /// second only after the first had been answered (25 s later, by a ping).
+    /// Two GETs on connections of their own, the second 50 ms after the first (each blocks
+    /// a thread of its own, not the cooperative pool).
     static func twoGetsAtOnce(port: Int, _ first: String, _ second: String) async throws -> (RawHTTPResponse, RawHTTPResponse) {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread {
-                let earlier = ThreadResult()
-                Thread {
-                    earlier.result = Result { try rawHTTPGet(port: port, path: first) }
-                    earlier.done.signal()
-                }.start()
-                Thread.sleep(forTimeInterval: 0.05)
-                let later = Result { try rawHTTPGet(port: port, path: second) }
-                earlier.done.wait()
-                continuation.resume(with: Result { (try earlier.result!.get(), try later.get()) })
-            }.start()
-        }
-    }
-
-    /// Handed from one thread to another; the semaphore orders the write before the read.
-    final class ThreadResult: @unchecked Sendable {
-        var result: Result<RawHTTPResponse, any Error>?
-        let done = DispatchSemaphore(value: 0)
-    }
-
-    /// A GET on a fresh connection, blocking a thread of its own rather than the test's.
-    static func getOnOwnConnection(port: Int, path: String) async throws -> RawHTTPResponse {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread { continuation.resume(with: Result { try rawHTTPGet(port: port, path: path) }) }.start()
-        }
+        async let earlier = rawHTTPGet(port: port, path: first)
+        try await Task.sleep(for: .milliseconds(50))
+        async let later = rawHTTPGet(port: port, path: second)
+        return (try await earlier, try await later)
     }
 
     @Test func handshakeSaysTheConfiguredHeartbeat() async throws {

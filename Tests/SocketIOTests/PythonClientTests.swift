@@ -34,7 +34,7 @@ import TestSupport
                 // Plain requests first, so the gateway holds used keep-alive connections to the
                 // server: an upgrade must not go over one of them (the server would answer 307).
                 for _ in 0..<6 {
-                    let handshake = try await PollingProtocolTests.getOnOwnConnection(
+                    let handshake = try await rawHTTPGet(
                         port: channel.localAddress!.port!, path: "/chat/socket.io/?EIO=4&transport=polling")
                     #expect(handshake.status == 200)
                 }

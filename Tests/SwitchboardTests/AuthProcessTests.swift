@@ -54,7 +54,7 @@ import Glibc
             try await Self.waitUntilServing(port: port)
             var userIds: [String] = []
             for i in 0..<50 {
-                let response = try rawHTTP("POST", port: port, path: "/signup", headers: ["Content-Type": "application/json"], body: """
+                let response = try await rawHTTP("POST", port: port, path: "/signup", headers: ["Content-Type": "application/json"], body: """
                     {"firstName":"User","lastName":"\(i)","emailId":"user\(i)@example.com","password":"correct horse \(i)"}
                     """)
                 #expect(response.status == 201, "signup \(i): \(response.body)")
@@ -94,7 +94,7 @@ import Glibc
     /// /health answers once the HTTP server is up, whatever the dependencies say.
     static func waitUntilServing(port: Int) async throws {
         for _ in 0..<150 {
-            if let response = try? rawHTTPGet(port: port, path: "/health"), response.status == 200 { return }
+            if let response = try? await rawHTTPGet(port: port, path: "/health"), response.status == 200 { return }
             try await Task.sleep(for: .milliseconds(100))
         }
         throw ServerNeverAnswered(port: port)

@@ -26,7 +26,7 @@ import Glibc
         // Ready once every dependency answers (the AMQP publisher connects in the background).
         var ready: RawHTTPResponse?
         for _ in 0..<100 {
-            if let r = try? rawHTTPGet(port: port, path: "/ready", headers: ["X-Request-Id": "e2e-probe-1"]), r.status == 200 {
+            if let r = try? await rawHTTPGet(port: port, path: "/ready", headers: ["X-Request-Id": "e2e-probe-1"]), r.status == 200 {
                 ready = r
                 break
             }
@@ -35,8 +35,8 @@ import Glibc
         let response = try #require(ready, "the probe never became ready")
         #expect(response.headers["x-request-id"] == "e2e-probe-1")
         #expect(response.body.contains("\"mongo\":\"up\"") && response.body.contains("\"redis\":\"up\"") && response.body.contains("\"rabbitmq\":\"up\""))
-        #expect(try rawHTTPGet(port: port, path: "/health").status == 200)
-        let missing = try rawHTTPGet(port: port, path: "/nope")
+        #expect(try await rawHTTPGet(port: port, path: "/health").status == 200)
+        let missing = try await rawHTTPGet(port: port, path: "/nope")
         #expect(missing.status == 404 && missing.body.contains("\"code\":\"no_route\""))
 
         process.signal(SIGTERM)

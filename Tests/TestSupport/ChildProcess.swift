@@ -47,15 +47,13 @@ public struct ChildProcess: Sendable {
 
     /// The exit code, or 128 + the signal that ended it; waits on a thread of its own.
     public func wait() async -> Int32 {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Int32, Never>) in
-            let pid = self.pid
-            Thread {
-                var status: Int32 = 0
-                while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-                let signal = status & 0x7F
-                continuation.resume(returning: signal == 0 ? (status >> 8) & 0xFF : 128 + signal)
-            }.start()
-        }
+        let pid = self.pid
+        return (try? await onOwnThread {
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            let signal = status & 0x7F
+            return signal == 0 ? (status >> 8) & 0xFF : 128 + signal
+        }) ?? -1
     }
 }
 
@@ -63,47 +61,68 @@ public struct ChildProcess: Sendable {
 /// enough for end-to-end tests, with nothing between the test and the server.
 public struct RawHTTPResponse: Sendable {
     public let status: Int
+    /// By lowercased name; the last value of a repeated field.
     public let headers: [String: String]
     public let body: String
+    /// Every field in order, repeated ones (Set-Cookie) included.
+    public var fields: [(name: String, value: String)] = []
+
+    public func values(_ name: String) -> [String] { fields.filter { $0.name == name.lowercased() }.map(\.value) }
 }
 
-public func rawHTTPGet(port: Int, path: String, headers: [String: String] = [:]) throws -> RawHTTPResponse {
-    try rawHTTP("GET", port: port, path: path, headers: headers)
+public func rawHTTPGet(port: Int, path: String, headers: [String: String] = [:]) async throws -> RawHTTPResponse {
+    try await rawHTTP("GET", port: port, path: path, headers: headers)
 }
 
-public func rawHTTP(_ method: String, port: Int, path: String, headers: [String: String] = [:], body: String = "") throws -> RawHTTPResponse {
+public func rawHTTP(_ method: String, port: Int, path: String, headers: [String: String] = [:], body: String = "") async throws -> RawHTTPResponse {
     var request = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: \(body.utf8.count)\r\n"
     for (name, value) in headers { request += "\(name): \(value)\r\n" }
-    return try rawExchange(port: port, Array((request + "\r\n" + body).utf8))
+    return try await rawExchange(port: port, Array((request + "\r\n" + body).utf8))
 }
 
 /// Sends `bytes` as they are (well-formed or not) and reads until the server closes.
-public func rawExchange(port: Int, _ bytes: [UInt8]) throws -> RawHTTPResponse {
-    let fd = try connectLoopback(port: port, receiveTimeoutSeconds: 15)
-    defer { close(fd) }
-    var sent = 0
-    while sent < bytes.count {
-        let n = bytes[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
-        guard n > 0 else { break }
-        sent += n
-    }
-    var data = [UInt8]()
-    var buffer = [UInt8](repeating: 0, count: 4096)
-    while true {
-        let n = recv(fd, &buffer, buffer.count, 0)
-        if n <= 0 { break }
-        data += buffer[0..<n]
+public func rawExchange(port: Int, _ bytes: [UInt8]) async throws -> RawHTTPResponse {
+    let data = try await onOwnThread { () throws -> [UInt8] in
+        let fd = try connectLoopback(port: port, receiveTimeoutSeconds: 60)
+        defer { close(fd) }
+        var sent = 0
+        while sent < bytes.count {
+            let n = bytes[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+            guard n > 0 else { break }
+            sent += n
+        }
+        var data = [UInt8]()
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = recv(fd, &buffer, buffer.count, 0)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            data += buffer[0..<n]
+        }
+        return data
     }
     let text = String(decoding: data, as: UTF8.self)
     let parts = text.components(separatedBy: "\r\n\r\n")
     let head = parts[0].components(separatedBy: "\r\n")
     let status = Int(head.first?.split(separator: " ").dropFirst().first ?? "") ?? 0
     var fields = [String: String]()
+    var all: [(name: String, value: String)] = []
     for line in head.dropFirst() {
         guard let colon = line.firstIndex(of: ":") else { continue }
-        fields[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        let (name, value) = (line[..<colon].lowercased(), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
+        fields[name] = value
+        all.append((name, value))
     }
-    return RawHTTPResponse(status: status, headers: fields, body: parts.dropFirst().joined(separator: "\r\n\r\n"))
+    return RawHTTPResponse(status: status, headers: fields, body: parts.dropFirst().joined(separator: "\r\n\r\n"), fields: all)
+}
+
+/// Runs blocking work (a socket read, a wait for a child) on a thread of its own: on the
+/// cooperative pool — two threads on a two-core machine — it would stall every other test,
+/// and the servers they run in this process, until it returned.
+public func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+        Thread { continuation.resume(with: Result { try body() }) }.start()
+    }
 }
 
 /// A blocking TCP socket connected to 127.0.0.1:`port`; reads give up after the timeout,

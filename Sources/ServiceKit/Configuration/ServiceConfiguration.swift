@@ -25,6 +25,9 @@ public struct ServiceConfiguration: Sendable {
     public var trustedProxies: [IPNetwork]
     /// `AUTH_JWKS_URL` (http://127.0.0.1:5000/.well-known/jwks.json): auth's public keys.
     public var jwksURL: String
+    /// `SHUTDOWN_GRACE_SECONDS` (20): on SIGTERM, how long requests and WebSockets in flight
+    /// may take to finish before their connections are cut (below Kubernetes' 30 s default).
+    public var shutdownGrace: Duration
     /// `LOG_LEVEL` (info) and `LOG_FORMAT` (json | text, default json).
     public var logLevel: Logger.Level
     public var logFormat: LogFormat
@@ -50,6 +53,7 @@ public struct ServiceConfiguration: Sendable {
             consumerName: env.string("EVENTS_CONSUMER_NAME", default: service),
             trustedProxies: try env.networks("TRUSTED_PROXIES", default: "127.0.0.1,::1"),
             jwksURL: try env.url("AUTH_JWKS_URL", default: "http://127.0.0.1:5000/.well-known/jwks.json", schemes: ["http"]),
+            shutdownGrace: .seconds(try env.int("SHUTDOWN_GRACE_SECONDS", default: 20, in: 0...600)),
             logLevel: Logger.Level(rawValue: level) ?? .info,
             logFormat: format == "text" ? .text : .json)
     }

@@ -15,6 +15,8 @@ public enum EngineCloseReason: String, Sendable {
     case pingTimeout = "ping timeout"
     case parseError = "parse error"
     case serverClose = "server close"
+    /// The server is shutting down: clients should reconnect, to another replica if there is one.
+    case serverShutdown = "server shutting down"
 }
 
 /// The HTTP request that opened a session: what authentication and logs may look at.

@@ -35,7 +35,7 @@ extension EngineServer {
         }
         guard let session = session(sid), session.transport == .polling else { return Self.errorResponse(.unknownSession) }
         if session.upgrade == .probing { return await pollDuringUpgrade(session) }
-        switch await session.take() {
+        switch await closingOnShutdown(session, { await session.take() }) {
         case .packets(let packets): return Self.payloadResponse(packets)
         case .upgrading: return await pollDuringUpgrade(session)
         case .closed: return Self.errorResponse(.unknownSession)

@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
+import ServiceLifecycle
 import NIOCore
 import Synchronization
 
@@ -33,9 +34,22 @@ public final class EngineServer: Sendable {
         return session
     }
 
-    /// Closes every session (at shutdown).
+    /// Closes every session (at shutdown): waiting long-polls are answered with a close
+    /// packet, WebSockets get a close frame, and the clients reconnect.
     public func closeAll() {
-        for session in sessions.withLock({ Array($0.values) }) { session.close(.serverClose) }
+        for session in sessions.withLock({ Array($0.values) }) { session.close(.serverShutdown) }
+    }
+
+    /// Runs `body` (a long-poll waiting for packets); a graceful shutdown of the server
+    /// meanwhile ends the session, so the poll is answered at once instead of holding the
+    /// shutdown until the next ping. (WebSockets close themselves: HummingbirdWebSocket
+    /// sends a close frame on graceful shutdown.)
+    func closingOnShutdown<T: Sendable>(_ session: EngineSession, _ body: () async -> T) async -> T {
+        await withGracefulShutdownHandler {
+            await body()
+        } onGracefulShutdown: {
+            session.close(.serverShutdown)
+        }
     }
 
     /// 120 random bits, URL-safe.

@@ -12,7 +12,7 @@ public enum Conformance {
     /// The suites' set-up; tests on a loaded machine may pass roomier timings.
     public static func application(
         host: String = "127.0.0.1", port: Int = 3000, engine engineConfiguration: EngineConfiguration = engineConfiguration,
-        connectTimeout: Duration = connectTimeout, logger: Logger
+        connectTimeout: Duration = connectTimeout, grace: Duration = .seconds(10), logger: Logger
     ) -> some ApplicationProtocol {
         let echo = EngineServer(configuration: engineConfiguration, handler: EchoHandler(), logger: logger)
         let sockets = SocketServer(connectTimeout: connectTimeout, logger: logger)
@@ -26,7 +26,7 @@ public enum Conformance {
         }
         let socketEngine = EngineServer(configuration: engineConfiguration, handler: sockets, logger: logger)
         return EngineMounts([("/engine.io", echo), ("/socket.io", socketEngine)]).application(
-            host: host, port: port, maxPayload: engineConfiguration.maxPayload, serverName: "switchboard-socketio-conformance", logger: logger)
+            host: host, port: port, maxPayload: engineConfiguration.maxPayload, serverName: "switchboard-socketio-conformance", logger: logger, grace: grace)
     }
 
     /// Sends every message back as it came.

@@ -1,3 +1,4 @@
+import ConnectionDrain
 import HTTPTypes
 import Hummingbird
 import HummingbirdCore
@@ -18,25 +19,32 @@ public struct EngineMounts: Sendable {
     }
 
     /// The server builder for `Application(server:)`: WebSocket upgrades for the mounted
-    /// paths; every other request goes to the router.
-    public func serverBuilder(maxPayload: Int) -> HTTPServerBuilder {
-        .http1WebSocketUpgrade(
-            configuration: .init(ws: .init(maxFrameSize: maxPayload, autoPing: .disabled, closeTimeout: .seconds(5)))
-        ) { request, _, _ in
-            let path = (request.path ?? "").split(separator: "?", maxSplits: 1).first.map(String.init) ?? ""
-            guard let mount = mounts.first(where: { Self.matches(path, $0.path) }), let handler = mount.engine.webSocketHandler(for: request) else {
-                return .dontUpgrade
-            }
-            return .upgrade([:], handler)
+    /// paths; every other request goes to the router. At shutdown the connections drain
+    /// within `grace` (sessions are closed, 1001 over WebSocket, by the engine itself).
+    public func serverBuilder(maxPayload: Int, grace: Duration) -> HTTPServerBuilder {
+        let mounts = self.mounts
+        let configuration = HTTP1WebSocketUpgradeChannel.Configuration(
+            http1: .announcingClose(), ws: .init(maxFrameSize: maxPayload, autoPing: .disabled, closeTimeout: .seconds(5)))
+        return HTTPServerBuilder { responder in
+            DrainingChildChannel(
+                HTTP1WebSocketUpgradeChannel(responder: responder, configuration: configuration) { request, _, _ in
+                    let path = (request.path ?? "").split(separator: "?", maxSplits: 1).first.map(String.init) ?? ""
+                    guard let mount = mounts.first(where: { Self.matches(path, $0.path) }), let handler = mount.engine.webSocketHandler(for: request) else {
+                        return .dontUpgrade
+                    }
+                    return .upgrade([:], handler)
+                },
+                grace: grace)
         }
     }
 
     /// An application serving nothing but the mounted servers (conformance and benchmark set-ups).
-    public func application(host: String, port: Int, maxPayload: Int, serverName: String, logger: Logger) -> some ApplicationProtocol {
+    public func application(host: String, port: Int, maxPayload: Int, serverName: String, logger: Logger,
+                            grace: Duration = .seconds(10)) -> some ApplicationProtocol {
         let router = Router()
         addRoutes(to: router)
         return Application(
-            router: router, server: serverBuilder(maxPayload: maxPayload),
+            router: router, server: serverBuilder(maxPayload: maxPayload, grace: grace),
             configuration: .init(address: .hostname(host, port: port), serverName: serverName), logger: logger)
     }
 

@@ -15,6 +15,7 @@ func buildProbe(_ config: ServiceConfiguration, logger: Logger) throws -> some A
     let router = makeServiceRouter(checks: [.mongo(mongo), .redis(redis), .amqp(publisher)])
     return Application(
         router: router,
+        server: config.httpServer,
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "switchboard-probe"),
         services: ClientShutdown.closing(publisher: publisher, redis: redis, mongo: mongo),
         logger: logger)

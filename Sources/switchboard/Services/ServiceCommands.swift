@@ -79,8 +79,14 @@ struct GatewayCommand: AsyncParsableCommand {
     }
 }
 
-/// Logging as configured, then the service until SIGTERM or SIGINT.
+/// Logging as configured, then the service until SIGTERM or SIGINT. Its connections drain
+/// within the grace period; whatever still runs 10 s after it is cancelled, and a process
+/// that cancellation cannot stop either ends 5 s later: a stop always completes.
 func runService<App: ApplicationProtocol>(_ name: String, _ service: ServiceConfiguration, build: (Logger) async throws -> App) async throws {
     ServiceLogging.bootstrap(level: service.logLevel, format: service.logFormat)
-    try await build(Logger(label: name)).runService()
+    let logger = Logger(label: name)
+    var configuration = ServiceGroupConfiguration(services: [try await build(logger)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+    configuration.maximumGracefulShutdownDuration = service.shutdownGrace + .seconds(10)
+    configuration.maximumCancellationDuration = .seconds(5)
+    try await ServiceGroup(configuration: configuration).run()
 }

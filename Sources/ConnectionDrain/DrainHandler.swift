@@ -1,0 +1,56 @@
+import NIOCore
+
+/// First handler of every server connection: carries out `DrainState`'s actions when the
+/// server's quiescing helper sends `ChannelShouldQuiesceEvent`, and passes everything on.
+/// `cut` says, once the connection is over, whether the grace period ended it (so the
+/// request handler still running on it is cancelled too).
+final class DrainHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    let grace: TimeAmount
+    let cut: EventLoopPromise<Bool>
+    private var state = DrainState()
+    private var deadline: Scheduled<Void>?
+
+    init(grace: TimeAmount, cut: EventLoopPromise<Bool>) {
+        self.grace = grace
+        self.cut = cut
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        state.read()
+        context.fireChannelRead(data)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent {
+            switch state.drain() {
+            case .none: break
+            case .closeNow:
+                context.close(promise: nil)
+                return
+            case .closeAfterGrace:
+                let (channel, cut) = (context.channel, self.cut)
+                deadline = context.eventLoop.scheduleTask(in: grace) {
+                    cut.succeed(true)
+                    channel.close(promise: nil)
+                }
+            }
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        deadline?.cancel()
+        deadline = nil
+        cut.succeed(false)  // a no-op when the grace already ended it
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        deadline?.cancel()
+        deadline = nil
+        cut.succeed(false)
+    }
+}
