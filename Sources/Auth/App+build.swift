@@ -1,3 +1,4 @@
+import Foundation
 import AMQP
 import Events
 import Hummingbird
@@ -8,8 +9,10 @@ import Redis
 import ServiceKit
 
 /// Assembles the auth service from its configuration: the same function serves
-/// `switchboard auth` and the tests.
-public func buildAuthApplication(_ config: AuthConfiguration, logger: Logger, routes: RouteCatalog? = nil) async throws -> some ApplicationProtocol {
+/// `switchboard auth` and the tests (which may set `clock`: when tokens are issued).
+public func buildAuthApplication(
+    _ config: AuthConfiguration, logger: Logger, routes: RouteCatalog? = nil, clock: @escaping @Sendable () -> Date = { Date() }
+) async throws -> some ApplicationProtocol {
     let service = config.service
     let clients = try ServiceClients(service, logger: logger)
     let (mongo, database, redis) = (clients.mongo, clients.database, clients.redis)
@@ -37,7 +40,7 @@ public func buildAuthApplication(_ config: AuthConfiguration, logger: Logger, ro
         clientAddress: ClientAddress(trustedProxies: service.trustedProxies),
         hasher: hasher, issuer: issuer, relay: relay,
         cookies: SessionCookies(secure: config.cookieSecure, accessSeconds: config.accessTokenSeconds, refreshSeconds: config.refreshTokenDays * 86_400),
-        decoyHash: decoy
+        decoyHash: decoy, now: clock
     ).add(to: router)
 
     routes?.record("auth", router)

@@ -79,7 +79,7 @@ import TestSupport
             for attempt in 1...15 {
                 try await client.execute(uri: "/changePassword", method: .patch, headers: headers,
                                          body: body(["oldPassword": "guess number \(attempt)", "newPassword": "new horse 22"])) {
-                    #expect(outcome($0) == "400 wrong_password", "attempt \(attempt)")
+                    #expect(outcome($0) == "401 wrong_password", "attempt \(attempt)")
                 }
             }
             try await client.execute(uri: "/changePassword", method: .patch, headers: headers,

@@ -80,7 +80,8 @@ import Testing
             try await client.execute(uri: "/signup", method: .post, headers: json,
                                      body: body(["firstName": "C", "lastName": "D", "emailId": "c@example.com", "password": "correct horse 1"])) { response in
                 let cookies = response.headers[values: .setCookie]
-                #expect(cookies.contains { $0.hasPrefix("refresh_token=") && $0.contains("HttpOnly") && $0.contains("Path=/auth") })
+                #expect(cookies.contains { $0.hasPrefix("refresh_token=") && $0.contains("HttpOnly") && $0.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }.contains("Path=/") },
+                        "the refresh cookie goes to every path: the gateway refreshes from it, and passes it to auth alone")
                 #expect(cookies.contains { $0.hasPrefix("token=") && $0.contains("HttpOnly") && $0.contains("SameSite=Lax") })
             }
             try await client.execute(uri: "/refresh", method: .post, headers: [.cookie: "refresh_token=\(session.refresh_token)"]) { response in
@@ -89,6 +90,13 @@ import Testing
                 #expect(response.headers[values: .setCookie].contains { $0.hasPrefix("refresh_token=\(fresh.refresh_token)") })
             }
             try await client.execute(uri: "/refresh", method: .post) { #expect(outcome($0) == "401 unauthorized") }
+            // A refused refresh token clears both cookies: the browser stops presenting a dead session.
+            try await client.execute(uri: "/refresh", method: .post, headers: [.cookie: "refresh_token=not-a-live-token"]) { response in
+                #expect(outcome(response) == "401 unauthorized")
+                let cleared = response.headers[values: .setCookie]
+                #expect(cleared.contains { $0.hasPrefix("refresh_token=;") && $0.contains("Max-Age=0") } && cleared.contains { $0.hasPrefix("token=;") && $0.contains("Max-Age=0") },
+                        "\(cleared)")
+            }
         }
     }
 
@@ -97,7 +105,7 @@ import Testing
             let here = try await signup(client)
             let elsewhere = try await login(client)
             let cases: [([String: Any], String)] = [
-                (["oldPassword": "wrong password 1", "newPassword": "new horse 22"], "400 wrong_password"),
+                (["oldPassword": "wrong password 1", "newPassword": "new horse 22"], "401 wrong_password"),
                 (["oldPassword": "correct horse 1", "newPassword": "short"], "400 weak_password"),
                 (["oldPassword": "correct horse 1", "newPassword": "correct horse 1"], "400 same_password"),
                 (["oldPassword": "correct horse 1"], "400 missing_field"),

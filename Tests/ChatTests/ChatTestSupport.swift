@@ -25,7 +25,7 @@ extension Stack {
     /// `POST /create-direct` as `a` with `b`: the chat id, or the error outcome.
     func directChat(_ a: TestUser, with b: TestUser, replica: Int = 0) async throws -> (outcome: String, chatId: String?) {
         try await chats[replica].execute(uri: "/create-direct", method: .post, headers: a.json, body: json(["receiverId": b.id])) { response in
-            (outcome(response), (jsonObject(response)["data"] as? [String: Any])?["id"] as? String)
+            (outcome(response), jsonObject(response)["_id"] as? String)
         }
     }
 }

@@ -23,9 +23,9 @@ extension ChatTests {
             #expect(try await stack.directChat(eve, with: ada).outcome == "403 not_connected", "no accepted invite, no chat")
             try await stack.connect(ada, bob)
             let (opened, chatId) = try await stack.directChat(ada, with: bob)
-            #expect(opened == "200")
+            #expect(opened == "201", "a new chat")
             let again = try await stack.directChat(bob, with: ada)
-            #expect(again.chatId == chatId, "the existing chat comes back")
+            #expect(again.chatId == chatId && again.outcome == "200", "the existing chat comes back")
             let chat = try #require(chatId)
 
             let url = "http://127.0.0.1:\(stack.chats[0].port!)"
@@ -36,10 +36,12 @@ extension ChatTests {
             #expect(seen["bobGotIt"] as? Bool == true)
             let received = seen["bobReceived"] as? [String: Any]
             #expect(received?["id"] as? String == sent?["id"] as? String && received?["text"] as? String == "hello bob", "Bob gets the stored message")
-            #expect(seen["adaReceivedOwn"] == nil, "the sender has the acknowledgement, not a copy")
+            #expect((seen["adaReceivedOwn"] as? [String: Any])?["_id"] as? String == sent?["_id"] as? String,
+                    "the sender's socket hears its own message too, as with the reference's io.to(chatId)")
             #expect(((seen["emptyText"] as? [String: Any])?["error"] as? [String: Any])?["code"] as? String == "invalid_text")
             #expect(((seen["operatorId"] as? [String: Any])?["error"] as? [String: Any])?["code"] as? String == "invalid_id")
             #expect(((seen["eveJoin"] as? [String: Any])?["error"] as? [String: Any])?["code"] as? String == "not_found")
+            #expect(seen["eveError"] as? String == "Chat not found", "and the reference's `error` event")
             #expect(((seen["eveSend"] as? [String: Any])?["error"] as? [String: Any])?["code"] as? String == "not_found")
             #expect(seen["forged"] as? String != "connected" && (seen["forgedError"] as? [String: Any])?["message"] as? String == "Invalid or expired token",
                     "a forged token is refused with CONNECT_ERROR")
@@ -47,19 +49,20 @@ extension ChatTests {
             // History: participants only, the message stored once, read by whoever read it.
             try await stack.chats[0].execute(uri: "/messages/\(chat)", method: .get, headers: eve.bearer) { #expect(outcome($0) == "404 not_found") }
             try await stack.chats[0].execute(uri: "/messages/\(chat)", method: .get, headers: bob.bearer) { response in
-                let data = jsonObject(response)["data"] as? [[String: Any]] ?? []
+                let data = jsonArray(response)
                 #expect(response.status == .ok && data.count == 1 && data.first?["text"] as? String == "hello bob")
             }
             try await stack.chats[0].execute(uri: "/messages/\(chat)", method: .get, headers: ada.bearer) { response in
-                let readBy = (jsonObject(response)["data"] as? [[String: Any]])?.first?["readBy"] as? [String] ?? []
+                let readBy = jsonArray(response).first?["readBy"] as? [String] ?? []
                 #expect(Set(readBy) == [ada.id, bob.id], "Bob read it by opening the chat")
             }
             try await stack.chats[0].execute(uri: "/my-chats", method: .get, headers: bob.bearer) { response in
-                let chats = jsonObject(response)["data"] as? [[String: Any]] ?? []
-                #expect(chats.count == 1 && (chats.first?["lastMessage"] as? [String: Any])?["text"] as? String == "hello bob")
+                let chats = jsonArray(response)
+                #expect(chats.count == 1 && chats.first?["lastMessage"] as? String == sent?["_id"] as? String
+                        && (chats.first?["lastMessagePreview"] as? [String: Any])?["text"] as? String == "hello bob")
             }
             try await stack.chats[0].execute(uri: "/my-chats", method: .get, headers: eve.bearer) { response in
-                #expect((jsonObject(response)["data"] as? [Any])?.isEmpty == true)
+                #expect(response.status == .ok && jsonArray(response).isEmpty)
             }
         }
     }
@@ -91,7 +94,7 @@ extension ChatTests {
             try await stack.connect(ada, bob)
             try await stack.connect(ada, cy)
             let group = try await stack.chats[0].execute(uri: "/create-group", method: .post, headers: ada.json, body: json(["name": "G", "participants": [bob.id, cy.id]])) {
-                (jsonObject($0)["data"] as? [String: Any])?["id"] as? String
+                jsonObject($0)["_id"] as? String
             }
             let chat = try #require(group)
             for replica in stack.chats {

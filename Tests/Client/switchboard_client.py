@@ -72,7 +72,7 @@ class User:
 
     def direct_chat(self, other, seconds=20):
         """The direct chat with `other` once chat knows they are connected (from the accept event); its id."""
-        return eventually(f"the {self.name}-{other.name} connection in chat", lambda: (lambda r: r.status_code == 200 and r.json()["data"]["id"])(
+        return eventually(f"the {self.name}-{other.name} connection in chat", lambda: (lambda r: r.status_code in (200, 201) and r.json()["_id"])(
             self.call("POST", "/chat/create-direct", json={"receiverId": other.id})), seconds)
 
     def socket(self, transport, reconnection=False):

@@ -95,9 +95,9 @@ def main():
     @step("direct and group chats; strangers cannot open one")
     def _():
         chats["direct"] = ada.direct_chat(bob)
-        expect(bob.json("POST", "/chat/create-direct", json={"receiverId": ada.id})["data"]["id"] == chats["direct"], "the same direct chat")
+        expect(bob.json("POST", "/chat/create-direct", json={"receiverId": ada.id})["_id"] == chats["direct"], "the same direct chat")
         expect(dee.call("POST", "/chat/create-direct", 403, json={"receiverId": ada.id}).json()["error"]["code"] == "not_connected", "Dee is not connected")
-        group = eventually("the Ada-Cy connection in chat", lambda: (lambda r: r.status_code == 201 and r.json()["data"])(
+        group = eventually("the Ada-Cy connection in chat", lambda: (lambda r: r.status_code == 201 and r.json())(
             ada.call("POST", "/chat/create-group", json={"name": "Engines", "participants": [bob.id, cy.id]})))
         chats["group"] = group["id"]
         expect(group["admins"] == [ada.id] and set(group["participants"]) == {ada.id, bob.id, cy.id}, f"group: {group}")
@@ -121,24 +121,27 @@ def main():
             for client in (a, b, c, d):
                 client.disconnect()
 
-    @step("history for participants only, newest first, read marks")
+    @step("history for participants only, in order, read marks")
     def _():
-        page = bob.json("GET", f"/chat/messages/{chats['direct']}")["data"]
+        page = bob.json("GET", f"/chat/messages/{chats['direct']}")
         expect([m["text"] for m in page] == ["hello Bob"] and set(page[0]["readBy"]) == {ada.id, bob.id}, f"Bob's history: {page}")
         dee.call("GET", f"/chat/messages/{chats['direct']}", 404)
-        mine = ada.json("GET", "/chat/my-chats")["data"]
-        expect([c["id"] for c in mine][:1] == [chats["group"]] and mine[0]["lastMessage"]["text"] == "hello group", "most recent first")
+        mine = ada.json("GET", "/chat/my-chats")
+        expect([c["id"] for c in mine][:1] == [chats["group"]] and mine[0]["lastMessagePreview"]["text"] == "hello group", "most recent first")
 
     @step("a file in the group: stored, served to participants only, type checked")
     def _():
         png = b"\x89PNG\r\n\x1a\n" + bytes(200)
         sent = ada.json("POST", "/chat/send-file", 201, data={"chatId": chats["group"], "text": "a diagram"},
-                        files={"file": ("diagram.png", png, "image/png")})["data"]
+                        files={"file": ("diagram.png", png, "image/png")})
         file_id = sent["file"]["fileId"]
         fetched = bob.call("GET", f"/chat/files/{file_id}", 200)
         expect(fetched.content == png and fetched.headers["Content-Type"].startswith("image/png"), "Bob gets the same bytes")
         dee.call("GET", f"/chat/files/{file_id}", 404)
-        ada.call("POST", "/chat/send-file", 415, data={"chatId": chats["group"]}, files={"file": ("x.png", b"MZ not an image", "image/png")})
+        odd = ada.json("POST", "/chat/send-file", 201, data={"chatId": chats["group"]}, files={"file": ("x.png", b"MZ not an image", "image/png")})
+        served = bob.call("GET", f"/chat/files/{odd['file']['fileId']}", 200)
+        expect(served.headers["Content-Type"] == "application/octet-stream" and served.headers["Content-Disposition"].startswith("attachment"),
+               "a file that is not what its name says is served as bytes, as an attachment")
 
     @step("logout ends the session: the old token is refused")
     def _():
@@ -156,7 +159,7 @@ def main():
         cy.call("GET", "/auth/me", 401)
         eventually("Cy's profile gone", lambda: ada.call("GET", f"/profile/{cy.id}").status_code == 404)
         eventually("Cy out of the group", lambda: cy.id not in next(
-            c for c in ada.json("GET", "/chat/my-chats")["data"] if c["id"] == chats["group"])["participants"])
+            c for c in ada.json("GET", "/chat/my-chats") if c["id"] == chats["group"])["participants"])
         eventually("Cy's invite to Dee gone", lambda: all(i["id"] != pending for i in dee.json("GET", "/request/invites/received")["data"]))
         eventually("Cy's connection gone", lambda: ada.call("POST", "/chat/create-direct", json={"receiverId": cy.id}).status_code == 403)
 

@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Mongo
+import Profile
 import ServiceTestSupport
 import TestSupport
 import Testing
@@ -51,6 +52,64 @@ import Testing
             }
             let stored = try #require(try await stack.profileDB.collection("profiles", of: BSONDocument.self).findOne(.eq("_id", ada.id)))
             #expect(stored["age"] == nil && stored["role"] == nil && stored["$set"] == nil)
+        }
+    }
+
+    /// What a client of the reference sends: every field, `age` as a form's string,
+    /// `profilePic` as a data URL or a link; and `/profile/profile/:userId`, its path.
+    @Test func theReferencesPatchesAreUnderstood() async throws {
+        try await Stack.run { stack in
+            let ada = try await stack.user("Ada")
+            let png = ImageBytes.png(size: 3000)
+            let dataURL = "data:image/png;base64," + Data(png).base64EncodedString()
+            let body: [String: Any] = ["firstName": "Ada", "lastName": "Lovelace", "about": String(repeating: "a", count: 750), "age": "36",
+                                       "gender": "Female", "profilePic": dataURL]
+            let saved = try await stack.profile.execute(uri: "/patchProfile", method: .put, headers: ada.json, body: json(body)) { response in
+                (outcome(response), jsonObject(response)["data"] as? [String: Any] ?? [:])
+            }
+            #expect(saved.0 == "200" && saved.1["age"] as? Int == 36 && (saved.1["about"] as? String)?.count == 750)
+            let pictureURL = try #require(saved.1["profilePic"] as? String)
+            #expect(pictureURL.hasPrefix("/profile/picture/\(ada.id)"), "the data URL is stored like an uploaded picture: \(pictureURL)")
+            try await stack.profile.execute(uri: "/picture/\(ada.id)", method: .get, headers: ada.bearer) { response in
+                #expect(response.status == .ok && Array(response.body.readableBytesView) == png && response.headers[.contentType] == "image/png")
+            }
+            let pictures = stack.profileDB.collection("pictures.files", of: BSONDocument.self)
+            #expect(try await pictures.count() == 1)
+
+            // A link is kept as the picture (never fetched here); the stored picture goes.
+            let link = "https://images.example.com/ada/portrait.JPG?size=large"
+            try await stack.profile.execute(uri: "/patchProfile", method: .put, headers: ada.json, body: json(["profilePic": link])) { response in
+                #expect(outcome(response) == "200" && (jsonObject(response)["data"] as? [String: Any])?["profilePic"] as? String == link)
+            }
+            #expect(await eventually(timeout: .seconds(10)) { try await pictures.count() == 0 }, "the replaced picture is removed")
+            try await stack.profile.execute(uri: "/profile/\(ada.id)", method: .get, headers: ada.bearer) { response in
+                #expect(outcome(response) == "200" && (jsonObject(response)["data"] as? [String: Any])?["profilePic"] as? String == link,
+                        "the reference's path, /profile/profile/:userId through the gateway")
+            }
+            try await stack.profile.execute(uri: "/patchProfile", method: .put, headers: ada.json, body: json(["profilePic": NSNull()])) { response in
+                #expect((jsonObject(response)["data"] as? [String: Any])?["profilePic"] is NSNull, "null: no picture")
+            }
+        }
+    }
+
+    /// A save right after signup can come before `auth.user.created`: the profile is made
+    /// then, and the late event fills in only what the user left empty.
+    @Test func aSaveBeforeTheAccountsEventIsKept() async throws {
+        try await Stack.run { stack in
+            let ada = try await stack.user("Ada")
+            let profiles = stack.profileDB.collection("profiles", of: BSONDocument.self)
+            // As if the event had not arrived yet.
+            _ = try await profiles.deleteOne(.eq("_id", ada.id))
+            try await stack.profile.execute(uri: "/patchProfile", method: .put, headers: ada.json, body: json(["about": "Mine", "lastName": "L."])) { response in
+                let data = jsonObject(response)["data"] as? [String: Any]
+                #expect(outcome(response) == "200" && data?["about"] as? String == "Mine" && data?["lastName"] as? String == "L.", "saved, not 404")
+            }
+            // The event now arrives: what its handler writes.
+            let repository = MongoProfileRepository(database: stack.profileDB)
+            try await repository.createFromAccount(userId: ada.id, firstName: "Ada", lastName: "Tester", at: Date(), session: nil)
+            let stored = try #require(try await profiles.findOne(.eq("_id", ada.id)))
+            #expect(stored["about"] == .string("Mine") && stored["lastName"] == .string("L.") && stored["firstName"] == .string("Ada"),
+                    "what the user saved stays; the empty first name is filled: \(stored)")
         }
     }
 
@@ -138,12 +197,20 @@ import Testing
             let cases: [(Any, String)] = [
                 (["firstName": 5], "400 invalid_field"),
                 (["firstName": ["$ne": ""]], "400 invalid_field"),
-                (["age": "36"], "400 invalid_field"),
+                (["age": "thirty"], "400 invalid_age"),
+                (["age": "7"], "400 invalid_age"),
                 (["age": 7], "400 invalid_age"),
-                (["age": ["$gt": 0]], "400 invalid_field"),
+                (["age": ["$gt": 0]], "400 invalid_age"),
                 (["gender": "robot"], "400 invalid_gender"),
                 (["lastName": String(repeating: "x", count: 51)], "400 invalid_lastName"),
-                (["about": String(repeating: "x", count: 501)], "400 invalid_about"),
+                (["about": String(repeating: "x", count: 751)], "400 invalid_about"),
+                (["profilePic": "just words"], "400 invalid_picture"),
+                (["profilePic": "ftp://example.com/a.png"], "400 invalid_picture"),
+                (["profilePic": "https://example.com/picture"], "400 invalid_picture"),
+                (["profilePic": "https://example.com/a.png?" + String(repeating: "q", count: 2100)], "400 invalid_picture"),
+                (["profilePic": "data:image/gif;base64,R0lGODlh"], "415 unsupported_media_type"),
+                (["profilePic": "data:image/png;base64,bm90IGFuIGltYWdl"], "415 unsupported_media_type"),
+                (["profilePic": ["$ne": ""]], "400 invalid_field"),
                 ([String: Any](), "400 empty_update"),
                 ([1, 2], "400 invalid_body"),
             ]
@@ -152,8 +219,9 @@ import Testing
                     #expect(outcome($0) == expected, "\(body)")
                 }
             }
-            let twoMB = ByteBuffer(string: #"{"about":""# + String(repeating: "a", count: 2 * 1024 * 1024) + #""}"#)
-            try await stack.profile.execute(uri: "/patchProfile", method: .put, headers: ada.json, body: twoMB) { #expect(outcome($0) == "413 payload_too_large") }
+            // Room for a 5 MB picture as a data URL, and no more.
+            let eightMB = ByteBuffer(string: #"{"about":""# + String(repeating: "a", count: 8 * 1024 * 1024) + #""}"#)
+            try await stack.profile.execute(uri: "/patchProfile", method: .put, headers: ada.json, body: eightMB) { #expect(outcome($0) == "413 payload_too_large") }
             var text = ada.bearer
             text[.contentType] = "text/plain"
             try await stack.profile.execute(uri: "/patchProfile", method: .put, headers: text, body: ByteBuffer(string: "age=3")) {

@@ -172,6 +172,11 @@ public func jsonObject(_ response: TestResponse) -> [String: Any] {
     (try? JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]) ?? [:]
 }
 
+/// A bare JSON array of objects (the chat service's lists), or empty.
+public func jsonArray(_ response: TestResponse) -> [[String: Any]] {
+    (try? JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [[String: Any]]) ?? []
+}
+
 public func json(_ object: Any) -> ByteBuffer {
     ByteBuffer(bytes: try! JSONSerialization.data(withJSONObject: object))
 }

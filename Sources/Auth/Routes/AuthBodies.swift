@@ -61,12 +61,34 @@ struct ChangePasswordRequest: Decodable {
     }
 }
 
-/// The reference system's envelope, with the tokens in the body too for Bearer clients.
+/// The reference system's envelope (its login answers `data: {id, emailId, token}`), with
+/// the tokens at the top too for Bearer clients.
 struct SessionResponse: ResponseEncodable {
     let message: String
-    let data: PublicUser
+    let data: SessionUser
     let access_token: String
     let token_type = "Bearer"
     let expires_in: Int
     let refresh_token: String
+}
+
+/// The user, and the access token where the reference's clients read it.
+struct SessionUser: Encodable {
+    let user: PublicUser
+    let token: String
+
+    enum CodingKeys: String, CodingKey { case token }
+
+    func encode(to encoder: any Encoder) throws {
+        try user.encode(to: encoder)
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(token, forKey: .token)
+    }
+}
+
+/// `GET /getUserByEmail`: the reference answers a top-level `userId`; `data` is ours.
+struct UserByEmailResponse: ResponseEncodable {
+    let message: String
+    let userId: String
+    let data: PublicUser
 }

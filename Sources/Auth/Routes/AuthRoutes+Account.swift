@@ -10,14 +10,14 @@ extension AuthRoutes {
     }
 
     /// Authenticated (the reference system left it open to anyone).
-    @Sendable func userByEmail(_ request: Request, context: ServiceRequestContext) async throws -> Envelope<PublicUser> {
+    @Sendable func userByEmail(_ request: Request, context: ServiceRequestContext) async throws -> UserByEmailResponse {
         _ = try context.requireIdentity()
         guard let raw = request.uri.queryParameters["emailId"] ?? request.uri.queryParameters["email"] else {
             throw APIError.badRequest("emailId is required", code: "missing_field")
         }
         let email = try EmailAddress.normalized(String(raw))
         guard let user = try await users.find(email: email) else { throw APIError.notFound("User not found") }
-        return Envelope("User fetched successfully", PublicUser(user))
+        return UserByEmailResponse(message: "User fetched successfully", userId: user._id.hex, data: PublicUser(user))
     }
 
     /// Needs the current password; ends every other session of the account.
@@ -33,9 +33,9 @@ extension AuthRoutes {
         // token must not become a way to brute-force the password.
         try await throttle.count(ip: clientAddress.of(request, peer: context.remoteAddress), email: user.email)
         guard try await hasher.verify(body.oldPassword, against: user.passwordHash) else {
-            throw APIError.badRequest("oldPassword is not the current password", code: "wrong_password")
+            throw APIError(.unauthorized, code: "wrong_password", message: "oldPassword is not the current password")
         }
-        let now = Date()
+        let now = self.now()
         guard try await users.updatePasswordHash(id: user._id, to: try await hasher.hash(body.newPassword), now: now) else {
             throw APIError.notFound("User not found")
         }
@@ -57,7 +57,7 @@ extension AuthRoutes {
         // The account is gone whatever happens next; a token the deny-list missed is
         // refused at refresh (no user) and expires within the access lifetime.
         do {
-            let live = try await sessions.revokeAll(userId: id, except: nil, now: Date())
+            let live = try await sessions.revokeAll(userId: id, except: nil, now: self.now())
             try await denyList.deny(live.denials + [(identity.jti.value, identity.exp.value)])
         } catch {
             context.logger.error("sessions of a deleted account not revoked: \(error)", metadata: ["userId": "\(id.hex)"])

@@ -12,7 +12,7 @@ extension AuthRoutes {
         let firstName = try PersonName.normalized(body.firstName, field: "firstName")
         let lastName = try PersonName.normalized(body.lastName, field: "lastName")
         try Validation.password(body.password)
-        let now = Date()
+        let now = self.now()
         let user = User(
             _id: ObjectId(), email: email, firstName: firstName, lastName: lastName,
             passwordHash: try await hasher.hash(body.password), role: "user", createdAt: now, updatedAt: now)
@@ -44,19 +44,22 @@ extension AuthRoutes {
         guard let token = try await presentedRefreshToken(request, context: context) else {
             throw APIError.unauthorized("A refresh token is required")
         }
-        let now = Date()
+        let now = self.now()
+        // A refusal clears the cookies: a browser stops presenting a dead session.
+        let invalid = APIError(.unauthorized, code: "unauthorized", message: "Invalid or expired refresh token", headers: cookies.clearing)
         switch try await sessions.rotate(token: token, now: now) {
         case .invalid:
-            throw APIError.unauthorized("Invalid or expired refresh token")
+            throw invalid
         case .reused(let family, let userId):
             context.logger.warning("rotated refresh token presented again: session revoked",
                                    metadata: ["userId": "\(userId.hex)", "sessionId": "\(family.hex)"])
             try await denyList.deny(try await sessions.revoke(family: family, now: now).denials)
-            throw APIError(.unauthorized, code: "refresh_token_reused", message: "This refresh token was already used; the session has been ended")
+            throw APIError(.unauthorized, code: "refresh_token_reused", message: "This refresh token was already used; the session has been ended",
+                           headers: cookies.clearing)
         case .rotated(let family, let userId):
             guard let user = try await users.find(id: userId) else {
                 try await denyList.deny(try await sessions.revoke(family: family, now: now).denials)
-                throw APIError.unauthorized("Invalid or expired refresh token")
+                throw invalid
             }
             return try await issueTokens(for: user, family: family, message: "Token refreshed", status: .ok, request: request, context: context)
         }
@@ -65,7 +68,7 @@ extension AuthRoutes {
     /// Ends the caller's session (from its access token, its refresh token, or both) and
     /// clears the cookies. Answers 200 even with nothing to end: logging out is idempotent.
     @Sendable func logout(_ request: Request, context: ServiceRequestContext) async throws -> Response {
-        let now = Date()
+        let now = self.now()
         var families = Set<ObjectId>()
         if let sid = context.identity?.sid, let family = ObjectId(sid) { families.insert(family) }
         if let token = try await presentedRefreshToken(request, context: context), let family = try await sessions.family(of: token) {
@@ -88,11 +91,11 @@ extension AuthRoutes {
 
     /// An access token and a refresh token in `family`, in the body and the cookies.
     private func issueTokens(for user: User, family: ObjectId, message: String, status: HTTPResponse.Status, request: Request, context: ServiceRequestContext) async throws -> Response {
-        let now = Date()
+        let now = self.now()
         let (access, claims) = try await issuer.issue(userId: user._id.hex, email: user.email, role: user.role, sessionId: family.hex, now: now)
         let refresh = RefreshToken.generate()
         try await sessions.add(token: refresh, family: family, userId: user._id, access: claims, now: now)
-        let body = SessionResponse(message: message, data: PublicUser(user), access_token: access, expires_in: issuer.lifetimeSeconds, refresh_token: refresh)
+        let body = SessionResponse(message: message, data: SessionUser(user: PublicUser(user), token: access), access_token: access, expires_in: issuer.lifetimeSeconds, refresh_token: refresh)
         var response = try body.response(from: request, context: context)
         response.status = status
         cookies.set(access: access, refresh: refresh, on: &response)

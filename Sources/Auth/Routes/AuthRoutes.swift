@@ -19,6 +19,8 @@ struct AuthRoutes: Sendable {
     let cookies: SessionCookies
     /// Verified against when the email is unknown, so both failures cost one Argon2id verify.
     let decoyHash: String
+    /// The time tokens are issued and sessions rotated at (a test moves it).
+    let now: @Sendable () -> Date
 
     func add(to router: Router<ServiceRequestContext>) {
         router.post("/signup", use: signup)

@@ -35,7 +35,9 @@ public struct Connection: Codable, Sendable, Equatable {
     public static func key(_ a: String, _ b: String) -> String { a < b ? "\(a)|\(b)" : "\(b)|\(a)" }
 }
 
-/// A chat as clients see it (DESIGN.md's fields; `_id` as the reference system had it).
+/// A chat as clients see it: the reference's fields (`_id`; `lastMessage` the last
+/// message's id, as its model held it), plus `id` and `lastMessagePreview` (who said what,
+/// when) so a chat list needs no second request.
 public struct ChatView: Codable, Sendable, Equatable {
     public var id: String
     public var _id: String
@@ -43,7 +45,8 @@ public struct ChatView: Codable, Sendable, Equatable {
     public var name: String?
     public var participants: [String]
     public var admins: [String]
-    public var lastMessage: LastMessage?
+    public var lastMessage: String?
+    public var lastMessagePreview: LastMessage?
     public var createdAt: Date
     public var updatedAt: Date
 
@@ -54,8 +57,24 @@ public struct ChatView: Codable, Sendable, Equatable {
         name = chat.name
         participants = chat.participants
         admins = chat.admins
-        lastMessage = chat.lastMessage
+        lastMessage = chat.lastMessage?.messageId
+        lastMessagePreview = chat.lastMessage
         createdAt = chat.createdAt
         updatedAt = chat.updatedAt
+    }
+
+    /// Absent values are `null`, not missing keys (the reference's documents had every field).
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(_id, forKey: ._id)
+        try c.encode(chatType, forKey: .chatType)
+        try c.encode(name, forKey: .name)
+        try c.encode(participants, forKey: .participants)
+        try c.encode(admins, forKey: .admins)
+        try c.encode(lastMessage, forKey: .lastMessage)
+        try c.encode(lastMessagePreview, forKey: .lastMessagePreview)
+        try c.encode(createdAt, forKey: .createdAt)
+        try c.encode(updatedAt, forKey: .updatedAt)
     }
 }

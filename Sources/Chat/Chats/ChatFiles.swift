@@ -12,9 +12,22 @@ struct ChatFiles: Sendable {
         self.maxBytes = maxBytes
     }
 
-    func store(_ bytes: [UInt8], type: SniffedType, name: String, chatId: String) async throws -> FileRef {
-        let id = try await bucket.upload(bytes: bytes, filename: name, metadata: ["chatId": .string(chatId), "contentType": .string(type.contentType)])
-        return FileRef(fileId: id.hex, name: name, contentType: type.contentType, size: bytes.count)
+    /// Any file: served as its sniffed type when that is a safe one (images, PDF), else as
+    /// application/octet-stream; `declared` is what the sender said it is.
+    func store(_ bytes: [UInt8], declared: String?, name: String, chatId: String) async throws -> FileRef {
+        let served = SniffedType(sniffing: bytes)?.contentType ?? "application/octet-stream"
+        let id = try await bucket.upload(bytes: bytes, filename: name, metadata: ["chatId": .string(chatId), "contentType": .string(served)])
+        return FileRef(fileId: id.hex, name: name, contentType: served, mimeType: Self.mediaType(declared) ?? served, size: bytes.count)
+    }
+
+    /// `type/subtype` as declared, lowercased, parameters dropped; nil if it is not one.
+    static func mediaType(_ raw: String?) -> String? {
+        guard let raw else { return nil }
+        let bare = raw.split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        let parts = bare.split(separator: "/", omittingEmptySubsequences: false)
+        let token: (Substring) -> Bool = { !$0.isEmpty && $0.utf8.count <= 64 && $0.allSatisfy { $0.isLetter || $0.isNumber || "!#$&-^_.+".contains($0) } }
+        guard parts.count == 2, token(parts[0]), token(parts[1]) else { return nil }
+        return bare
     }
 
     func open(_ file: FileRef) async throws -> GridFSDownload {

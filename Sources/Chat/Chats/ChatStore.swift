@@ -7,8 +7,9 @@ public protocol ChatStore: Sendable {
     func connect(_ a: String, _ b: String, now: Date, session: MongoSession?) async throws
     func areConnected(_ a: String, _ b: String) async throws -> Bool
 
-    /// The direct chat of two users, made if there is none (one chat however many race).
-    func directChat(between a: String, and b: String, now: Date) async throws -> Chat
+    /// The direct chat of two users, made if there is none (one chat however many race);
+    /// `created` when this call made it.
+    func directChat(between a: String, and b: String, now: Date) async throws -> (chat: Chat, created: Bool)
     func createGroup(name: String, creator: String, members: [String], now: Date) async throws -> Chat
     func chat(id: ObjectId) async throws -> Chat?
     /// The user's chats, most recently active first.
@@ -70,18 +71,20 @@ public struct MongoChatStore: ChatStore {
 
     // MARK: chats
 
-    public func directChat(between a: String, and b: String, now: Date) async throws -> Chat {
+    public func directChat(between a: String, and b: String, now: Date) async throws -> (chat: Chat, created: Bool) {
         let key = Connection.key(a, b)
         let fresh = Chat(_id: ObjectId(), chatType: .direct, name: nil, participants: [a, b].sorted(), admins: [], directKey: key,
                          lastMessage: nil, createdAt: now, updatedAt: now)
         let fields = try BSONEncoder().encode(fresh)
         do {
-            if let chat = try await chats.findOneAndUpdate(.eq("directKey", key), Update().setOnInsert(fields), upsert: true) { return chat }
+            if let chat = try await chats.findOneAndUpdate(.eq("directKey", key), Update().setOnInsert(fields), upsert: true) {
+                return (chat, chat._id == fresh._id)
+            }
         } catch MongoError.duplicateKey {
             // Two upserts raced and the other inserted first: read its chat.
         }
         guard let chat = try await chats.findOne(.eq("directKey", key)) else { throw MongoError.unavailable(message: "the direct chat was not found after its upsert") }
-        return chat
+        return (chat, false)
     }
 
     public func createGroup(name: String, creator: String, members: [String], now: Date) async throws -> Chat {

@@ -16,20 +16,27 @@ public struct Message: Codable, Sendable, Equatable {
 public struct FileRef: Codable, Sendable, Equatable {
     public var fileId: String
     public var name: String
+    /// What the file is served as: its sniffed type when that is a safe one, else
+    /// application/octet-stream (always as an attachment).
     public var contentType: String
+    /// The type the sender declared (what the reference stored and showed).
+    public var mimeType: String?
     public var size: Int
 }
 
-/// A message as clients see it, in REST answers and Socket.IO events alike.
+/// A message as clients see it, in REST answers and Socket.IO events alike: the
+/// reference's fields (`_id`, `updatedAt`, `file.name/mimeType/size`), plus `id` and
+/// `file.url` — the bytes are fetched there, never carried in JSON.
 public struct MessageView: Codable, Sendable, Equatable {
     public var id: String
     public var _id: String
     public var chatId: String
     public var senderId: String
     public var text: String
-    public var file: FileRef?
+    public var file: FileView?
     public var readBy: [String]
     public var createdAt: Date
+    public var updatedAt: Date
 
     public init(_ message: Message) {
         id = message._id.hex
@@ -37,8 +44,28 @@ public struct MessageView: Codable, Sendable, Equatable {
         chatId = message.chatId
         senderId = message.senderId
         text = message.text
-        file = message.file
+        file = message.file.map(FileView.init)
         readBy = message.readBy
         createdAt = message.createdAt
+        updatedAt = message.createdAt
+    }
+}
+
+public struct FileView: Codable, Sendable, Equatable {
+    public var fileId: String
+    public var name: String
+    public var mimeType: String
+    public var contentType: String
+    public var size: Int
+    /// Through the gateway; participants only.
+    public var url: String
+
+    public init(_ file: FileRef) {
+        fileId = file.fileId
+        name = file.name
+        mimeType = file.mimeType ?? file.contentType
+        contentType = file.contentType
+        size = file.size
+        url = "/chat/files/\(file.fileId)"
     }
 }

@@ -8,7 +8,8 @@ import SocketIO
 /// `auth.token`, `Authorization: Bearer`, or the `token` cookie); `joinChat {chatId}`
 /// puts a participant's socket in the chat's room; `sendMessage {chatId, text}` stores
 /// the message, acknowledges it with the stored message, and sends `receiveMessage`
-/// to the room. Refusals come back in the acknowledgement (or as `chatError`).
+/// to the room, the sender included. Refusals come back in the acknowledgement (or as
+/// `chatError`); a refused join also emits `error`, as the reference did.
 struct ChatSockets: Sendable {
     let store: any ChatStore
     let membership: Membership
@@ -60,7 +61,12 @@ struct ChatSockets: Sendable {
         guard let userId = socket[data: "userId"] else { return }
         guard let chatId = Self.chatId(in: arguments) else { return reply(socket, ack, error: "invalid_id", "chatId must be a chat id (24 hex digits)") }
         do {
-            guard try await membership.isParticipant(userId, of: chatId) else { return reply(socket, ack, error: "not_found", "Chat not found") }
+            guard try await membership.isParticipant(userId, of: chatId) else {
+                // The reference's clients listen on `error` for this; a chat the caller is not
+                // in does not exist for them, so it is "Chat not found" either way.
+                socket.emit("error", ["Chat not found"])
+                return reply(socket, ack, error: "not_found", "Chat not found")
+            }
             socket.join(LiveMessages.room(chatId))
             try await store.markRead(chatId: chatId, userId: userId)
             ack?([["ok": true, "chatId": .string(chatId)]])
@@ -85,7 +91,8 @@ struct ChatSockets: Sendable {
             try await store.add(message)
             let view = MessageView(message)
             ack?([["ok": true, "data": try JSONValue(encoding: view)]])
-            live.announce(view, except: socket.id)
+            // To the whole room, the sender's sockets included, as the reference's io.to(chatId).
+            live.announce(view)
         } catch {
             logger.error("sendMessage failed: \(error)", metadata: ["chatId": "\(chatId)"])
             reply(socket, ack, error: "unavailable", "The message was not stored; try again")

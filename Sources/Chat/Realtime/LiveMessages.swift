@@ -29,9 +29,9 @@ final class LiveMessages: Sendable {
 
     static func room(_ chatId: String) -> String { "chat:\(chatId)" }
 
-    /// To the room (except the socket that sent it, which has its acknowledgement).
-    func announce(_ message: MessageView, except socketId: String? = nil) {
-        Self.apply(.message(message), on: namespace, except: socketId)
+    /// To every socket in the room, on every replica.
+    func announce(_ message: MessageView) {
+        Self.apply(.message(message), on: namespace)
         deliveries?.publish(.message(message))
     }
 
@@ -42,11 +42,11 @@ final class LiveMessages: Sendable {
     }
 
     /// Applies an event to this replica's sockets (also events from other replicas).
-    static func apply(_ event: RoomEvent, on namespace: Namespace, except socketId: String? = nil) {
+    static func apply(_ event: RoomEvent, on namespace: Namespace) {
         switch event {
         case .message(let message):
             guard let payload = try? JSONValue(encoding: message) else { return }
-            namespace.emit(to: room(message.chatId), except: socketId, "receiveMessage", [payload])
+            namespace.emit(to: room(message.chatId), "receiveMessage", [payload])
         case .left(let chatId, let userId):
             let room = room(chatId)
             for socket in namespace.sockets(in: room) where socket[data: "userId"] == userId { socket.leave(room) }

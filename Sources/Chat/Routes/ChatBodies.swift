@@ -28,28 +28,40 @@ struct CreateGroupRequest: Decodable {
     }
 }
 
-/// `PUT /add-to-group`: one `userId` or several `userIds`.
+/// `PUT /add-to-group`: `userIdToAdd` as the reference sends it (`userId` is accepted
+/// for it), or several `userIds`.
 struct GroupMembersRequest: Decodable {
     let chatId: String
     let userIds: [String]
 
-    enum CodingKeys: String, CodingKey { case chatId, userId, userIds }
+    enum CodingKeys: String, CodingKey { case chatId, userIdToAdd, userId, userIds }
 
     init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         chatId = try c.decode(String.self, forKey: .chatId)
+        let one: String? = try c.decodeIfPresent(.userIdToAdd, alias: .userId)
         if let many = try c.decodeIfPresent([String].self, forKey: .userIds) {
-            userIds = many
+            userIds = many + (one.map { [$0] } ?? [])
+        } else if let one {
+            userIds = [one]
         } else {
-            userIds = [try c.decode(String.self, forKey: .userId)]
+            throw DecodingError.keyNotFound(CodingKeys.userIdToAdd, .init(codingPath: c.codingPath, debugDescription: "userIdToAdd is required"))
         }
     }
 }
 
-/// `PUT /remove-from-group`.
+/// `PUT /remove-from-group`: `userIdToRemove` as the reference sends it (`userId` is accepted for it).
 struct GroupMemberRequest: Decodable {
     let chatId: String
     let userId: String
+
+    enum CodingKeys: String, CodingKey { case chatId, userIdToRemove, userId }
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        chatId = try c.decode(String.self, forKey: .chatId)
+        userId = try c.decode(.userIdToRemove, alias: .userId)
+    }
 }
 
 /// `PUT /leave-group`.
@@ -70,10 +82,10 @@ enum ChatIds {
     }
 }
 
-/// A page of messages, newest first, and the cursor for the next (older) page.
-struct MessagePage: ResponseEncodable {
+/// `PUT /leave-group`: the reference's `{message, chat}`.
+struct LeftGroup: ResponseEncodable {
     let message: String
-    let data: [MessageView]
-    let nextCursor: String?
-    let hasMore: Bool
+    let chat: ChatView
 }
+
+extension ChatView: ResponseEncodable {}

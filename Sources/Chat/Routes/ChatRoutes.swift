@@ -27,8 +27,9 @@ struct ChatRoutes: Sendable {
         router.get("/files/:fileId", use: file)
     }
 
-    /// Needs a Connection (an accepted invite); answers the existing chat if there is one.
-    @Sendable func createDirect(_ request: Request, context: ServiceRequestContext) async throws -> Envelope<ChatView> {
+    /// Needs a Connection (an accepted invite); answers the existing chat (200) if there is
+    /// one, else the new one (201) — the chat itself, as the reference answered.
+    @Sendable func createDirect(_ request: Request, context: ServiceRequestContext) async throws -> Response {
         let me = try context.requireIdentity().userId
         let body = try await request.decodeBody(as: CreateDirectRequest.self, context: context)
         let other = try ChatIds.user(body.receiverId, field: "receiverId")
@@ -36,9 +37,9 @@ struct ChatRoutes: Sendable {
         guard try await store.areConnected(me, other) else {
             throw APIError(.forbidden, code: "not_connected", message: "You can only chat with users who accepted your invite (or whose invite you accepted)")
         }
-        let chat = try await store.directChat(between: me, and: other, now: Date())
+        let (chat, created) = try await store.directChat(between: me, and: other, now: Date())
         await membership.changed(chatId: chat._id.hex, users: chat.participants)
-        return Envelope("Chat ready", ChatView(chat))
+        return try Self.bare(ChatView(chat), status: created ? .created : .ok, request: request, context: context)
     }
 
     /// A named group of the caller (its admin) and at least two connections of theirs.
@@ -59,36 +60,40 @@ struct ChatRoutes: Sendable {
         try await requireConnected(me, to: others)
         let chat = try await store.createGroup(name: name, creator: me, members: others, now: Date())
         await membership.changed(chatId: chat._id.hex, users: chat.participants)
-        var response = try Envelope("Group created", ChatView(chat)).response(from: request, context: context)
-        response.status = .created
-        return response
+        return try Self.bare(ChatView(chat), status: .created, request: request, context: context)
     }
 
-    /// Admins only; everyone added must be connected to the admin adding them.
-    @Sendable func addToGroup(_ request: Request, context: ServiceRequestContext) async throws -> Envelope<ChatView> {
+    /// Admins only; everyone added must be connected to the admin adding them. Answers the
+    /// group (bare, as the reference did).
+    @Sendable func addToGroup(_ request: Request, context: ServiceRequestContext) async throws -> ChatView {
         let me = try context.requireIdentity().userId
         let body = try await request.decodeBody(as: GroupMembersRequest.self, context: context)
         let chatId = try ChatIds.chat(body.chatId)
-        let users = try body.userIds.map { try ChatIds.user($0, field: "userIds") }
-        guard !users.isEmpty, users.count < Self.maxGroupSize else { throw APIError.badRequest("userIds must name 1 to \(Self.maxGroupSize - 1) users", code: "invalid_field") }
-        try await requireAdmin(me, of: chatId)
+        let users = try body.userIds.map { try ChatIds.user($0, field: "userIdToAdd") }
+        guard !users.isEmpty, users.count < Self.maxGroupSize else {
+            throw APIError.badRequest("userIdToAdd (or userIds) must name 1 to \(Self.maxGroupSize - 1) users", code: "invalid_field")
+        }
+        let group = try await requireAdmin(me, of: chatId)
+        guard users.contains(where: { !group.participants.contains($0) }) else {
+            throw APIError.badRequest("User is already in the group", code: "already_member")
+        }
         try await requireConnected(me, to: users.filter { $0 != me })
         guard let chat = try await store.addToGroup(chatId: chatId, admin: me, userIds: users, now: Date()) else { throw Self.notAdmin }
         await membership.changed(chatId: chat._id.hex, users: users)
-        return Envelope("Added to the group", ChatView(chat))
+        return ChatView(chat)
     }
 
-    @Sendable func removeFromGroup(_ request: Request, context: ServiceRequestContext) async throws -> Envelope<ChatView> {
+    @Sendable func removeFromGroup(_ request: Request, context: ServiceRequestContext) async throws -> ChatView {
         let me = try context.requireIdentity().userId
         let body = try await request.decodeBody(as: GroupMemberRequest.self, context: context)
         let chatId = try ChatIds.chat(body.chatId)
-        let user = try ChatIds.user(body.userId, field: "userId")
-        guard user != me else { throw APIError.badRequest("Use leave-group to leave a group", code: "use_leave") }
+        let user = try ChatIds.user(body.userId, field: "userIdToRemove")
+        guard user != me else { throw APIError.badRequest("Use the /leave-group route to leave the chat", code: "use_leave") }
         try await requireAdmin(me, of: chatId)
         guard let chat = try await store.removeFromGroup(chatId: chatId, admin: me, userId: user, now: Date()) else { throw Self.notAdmin }
         await membership.changed(chatId: chat._id.hex, users: [user])
         live.evict(user, from: chat._id.hex)
-        return Envelope("Removed from the group", ChatView(chat))
+        return ChatView(chat)
     }
 
     /// The last participant to leave deletes the group; the last admin hands admin on.
@@ -101,19 +106,22 @@ struct ChatRoutes: Sendable {
         live.evict(me, from: chatId.hex)
         switch outcome {
         case .notMember: throw APIError.notFound("Group not found")
-        case .deleted: return try ServiceKit.Message("You left the group; it was empty and has been deleted").response(from: request, context: context)
-        case .left(let chat): return try Envelope("You left the group", ChatView(chat)).response(from: request, context: context)
+        case .deleted: return try ServiceKit.Message("Group deleted because there are no participants left").response(from: request, context: context)
+        case .left(let chat): return try LeftGroup(message: "Successfully left the group", chat: ChatView(chat)).response(from: request, context: context)
         }
     }
 
-    @Sendable func myChats(_ request: Request, context: ServiceRequestContext) async throws -> Envelope<[ChatView]> {
+    /// A bare array, as the reference answered.
+    @Sendable func myChats(_ request: Request, context: ServiceRequestContext) async throws -> Response {
         let me = try context.requireIdentity().userId
-        return Envelope("Chats fetched successfully", try await store.chats(of: me).map(ChatView.init))
+        return try Self.bare(try await store.chats(of: me).map(ChatView.init), status: .ok, request: request, context: context)
     }
 
-    /// Newest first; `?before=<message id>` for older pages, `?limit=` 1–100 (default 50).
-    /// Reading marks the chat's messages read by the caller.
-    @Sendable func messages(_ request: Request, context: ServiceRequestContext) async throws -> MessagePage {
+    /// One page of history as a bare array in the order it was written (the reference's
+    /// order), the newest page first: `?before=<message id>` for older ones, `?limit=`
+    /// 1–100 (default 50). The next page is in the `Link` (rel="next") and `X-Next-Cursor`
+    /// headers; `X-Has-More` says whether there is one. Reading marks the messages read.
+    @Sendable func messages(_ request: Request, context: ServiceRequestContext) async throws -> Response {
         let me = try context.requireIdentity().userId
         let chatId = try context.idParameter("chatId", naming: "a chat id")
         try await requireParticipant(me, of: chatId.hex)
@@ -128,8 +136,22 @@ struct ChatRoutes: Sendable {
         try await store.markRead(chatId: chatId.hex, userId: me)
         let found = try await store.messages(chatId: chatId.hex, before: before, limit: limit + 1)
         let page = Array(found.prefix(limit))
-        return MessagePage(message: "Messages fetched successfully", data: page.map(MessageView.init),
-                           nextCursor: found.count > limit ? page.last?._id.hex : nil, hasMore: found.count > limit)
+        var response = try Self.bare(page.reversed().map(MessageView.init), status: .ok, request: request, context: context)
+        let hasMore = found.count > limit
+        response.headers[.xHasMore] = hasMore ? "true" : "false"
+        if hasMore, let oldest = page.last?._id.hex {
+            response.headers[.xNextCursor] = oldest
+            // A reference relative to this request's URI: right whatever prefix the gateway strips.
+            response.headers[.link] = "<?before=\(oldest)&limit=\(limit)>; rel=\"next\""
+        }
+        return response
+    }
+
+    /// A value as the whole JSON body (the chat service's reference answered bare records).
+    static func bare(_ value: some Encodable, status: HTTPResponse.Status, request: Request, context: ServiceRequestContext) throws -> Response {
+        var response = try context.responseEncoder.encode(value, from: request, context: context)
+        response.status = status
+        return response
     }
 
     // MARK: checks
@@ -141,11 +163,13 @@ struct ChatRoutes: Sendable {
     }
 
     /// Not in the chat: 404 (it does not exist for them); in it but not an admin: 403.
-    func requireAdmin(_ userId: String, of chatId: ObjectId) async throws {
+    @discardableResult
+    func requireAdmin(_ userId: String, of chatId: ObjectId) async throws -> Chat {
         guard let chat = try await store.chat(id: chatId), chat.chatType == .group, chat.participants.contains(userId) else {
-            throw APIError.notFound("Group not found")
+            throw APIError.notFound("Group chat not found")
         }
         guard chat.admins.contains(userId) else { throw Self.notAdmin }
+        return chat
     }
 
     func requireConnected(_ userId: String, to others: [String]) async throws {

@@ -40,6 +40,7 @@ extension GatewayConfig {
             for inner in block { try defaults.apply(inner) }
         }
         var seenPrefixes: Set<String> = []
+        var refreshStatement: ConfigSyntax.Statement?
         for statement in statements {
             switch statement.name {
             case "listen": config.listen = try statement.address(statement.single())
@@ -69,6 +70,11 @@ extension GatewayConfig {
                     }
                     return Header(name: inner.name, value: inner.arguments[0])
                 }
+            case "session_refresh":
+                var refresh = GatewayConfig.SessionRefresh()
+                for inner in try statement.block() { try refresh.apply(inner) }
+                config.sessionRefresh = refresh
+                refreshStatement = statement
             case "defaults": continue
             case "route":
                 let prefix = try statement.single()
@@ -87,6 +93,9 @@ extension GatewayConfig {
             }
         }
         guard !config.routes.isEmpty else { throw GatewayConfigError(file: file, line: 0, reason: "no route is defined") }
+        if let refresh = config.sessionRefresh, let statement = refreshStatement, config.routeIndex(for: refresh.endpoint) == nil {
+            throw statement.error("session_refresh endpoint \(refresh.endpoint) matches no route")
+        }
         return config
     }
 }
@@ -132,6 +141,31 @@ extension GatewayConfig.Route {
             guard let chosen = GatewayConfig.Balance(rawValue: value) else { throw s.error("balance takes round_robin or ip_hash, not \"\(value)\"") }
             balance = chosen
         default: throw s.error("unknown directive \"\(s.name)\" in a route")
+        }
+    }
+}
+
+extension GatewayConfig.SessionRefresh {
+    mutating func apply(_ s: ConfigSyntax.Statement) throws {
+        guard s.children == nil else { throw s.error("\"\(s.name)\" takes no block here") }
+        func path(_ raw: String) throws -> String {
+            guard raw.hasPrefix("/") else { throw s.error("\"\(raw)\" is not a path (it starts with /)") }
+            return raw
+        }
+        func cookieName(_ raw: String) throws -> String {
+            guard !raw.isEmpty, raw.utf8.allSatisfy({ $0 > 32 && $0 < 127 && !"()<>@,;:\\\"/[]?={}".utf8.contains($0) }) else {
+                throw s.error("\"\(raw)\" is not a cookie name")
+            }
+            return raw
+        }
+        switch s.name {
+        case "endpoint": endpoint = try path(s.single())
+        case "access_cookie": accessCookie = try cookieName(s.single())
+        case "refresh_cookie": refreshCookie = try cookieName(s.single())
+        case "refresh_cookie_to": refreshCookieTo = try s.arguments(atLeast: 1).map(path)
+        case "skip": skip = try s.arguments(atLeast: 1).map(path)
+        case "early": earlySeconds = Int(try s.duration(s.single()))
+        default: throw s.error("unknown directive \"\(s.name)\" in session_refresh")
         }
     }
 }

@@ -18,8 +18,28 @@ public struct GatewayConfig: Sendable, Equatable {
     /// The OpenAPI document served at `/openapi.json` (`openapi FILE;`), read and checked at load.
     public var openAPIDocument: [UInt8]?
     public var routes: [Route] = []
+    /// `session_refresh { … }`: browser sessions refreshed on the way (see `SessionCookies`); off when absent.
+    public var sessionRefresh: SessionRefresh?
 
     public init() {}
+
+    /// Where and how the gateway refreshes a browser's access cookie from its refresh cookie.
+    public struct SessionRefresh: Sendable, Equatable {
+        /// The public path of auth's refresh route, asked through the route that serves it.
+        public var endpoint = "/auth/refresh"
+        public var accessCookie = "token"
+        public var refreshCookie = "refresh_token"
+        /// Paths whose upstreams get the refresh cookie (auth's); no other service sees it.
+        public var refreshCookieTo: [String] = ["/auth/"]
+        /// Paths that are never refreshed on the way: they start, renew or end sessions themselves.
+        public var skip: [String] = []
+        /// An access token this close to its expiry is refreshed already: it could expire on the way.
+        public var earlySeconds = 30
+
+        public init() {}
+
+        func passesRefreshCookie(to path: String) -> Bool { refreshCookieTo.contains { path.hasPrefix($0) } }
+    }
 
     public struct Address: Sendable, Hashable, CustomStringConvertible {
         public var host: String

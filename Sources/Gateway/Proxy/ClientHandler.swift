@@ -42,7 +42,8 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
     /// One request on its way through.
     final class Exchange {
         let route: ActiveRoute
-        let upstreamHead: ByteBuffer
+        /// Written once the request may go (after a session refresh, if one was needed).
+        var upstreamHead: ByteBuffer
         let requestId: String
         let clientAddress: String
         let method: HTTPMethod
@@ -70,6 +71,9 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
         var triedCount: Int { earlier.count + (lastInstance == nil ? 0 : 1) }
         /// The instance asked last (for the access log).
         var lastInstance: GatewayConfig.Address?
+        /// New session cookies, when the gateway refreshed the browser's session on the way:
+        /// every answer to this request carries them, the gateway's own errors included.
+        var setCookies: [String] = []
 
         init(route: ActiveRoute, upstreamHead: ByteBuffer, requestId: String, clientAddress: String, request: HTTPRequestHead,
              origin: String?, isUpgrade: Bool, chunked: Bool) {
@@ -268,13 +272,61 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
         let isUpgrade = route.websocket && fields.upgradeToWebSocket
 
         let forwardedFor = fields.forwardedFor.isEmpty ? peer.ip : "\(fields.forwardedFor.joined(separator: ", ")), \(peer.ip)"
-        let upstreamHead = HeadWriter.upstreamRequest(head, uri: Self.upstreamURI(head.uri, strip: route.stripPrefix), isUpgrade: isUpgrade,
-                                                      chunked: fields.chunked, forwardedFor: forwardedFor, requestId: requestId, fieldBytes: fields.bytes,
-                                                      allocator: context.channel.allocator)
-        let exchange = Exchange(route: active, upstreamHead: upstreamHead, requestId: requestId, clientAddress: clientAddress, request: head,
+        let allocator = context.channel.allocator
+        func upstreamHead(cookie: String??) -> ByteBuffer {
+            HeadWriter.upstreamRequest(head, uri: Self.upstreamURI(head.uri, strip: route.stripPrefix), isUpgrade: isUpgrade,
+                                       chunked: fields.chunked, forwardedFor: forwardedFor, requestId: requestId, fieldBytes: fields.bytes,
+                                       cookie: cookie, allocator: allocator)
+        }
+        var cookie: String?? = nil
+        var refreshToken: String?
+        if let sessions = snapshot.config.sessionRefresh, !fields.cookies.isEmpty {
+            switch SessionCookies.decide(cookieFields: fields.cookies, path: path, settings: sessions, now: runtime.wallSeconds()) {
+            case .unchanged: break
+            case .rewrite(let rewritten): cookie = .some(rewritten)
+            case .refresh(let token): refreshToken = token
+            }
+        }
+        let exchange = Exchange(route: active, upstreamHead: refreshToken == nil ? upstreamHead(cookie: cookie) : ByteBuffer(),
+                                requestId: requestId, clientAddress: clientAddress, request: head,
                                 origin: fields.origin, isUpgrade: isUpgrade, chunked: fields.chunked)
         state = .proxying(exchange)
-        connect(exchange)
+        guard let refreshToken, let sessions = snapshot.config.sessionRefresh else { return connect(exchange) }
+        refreshSession(exchange, token: refreshToken, settings: sessions, forwardedFor: forwardedFor) { [self] outcome in
+            var newAccess: String?
+            switch outcome {
+            case .refreshed(let access, let setCookies):
+                newAccess = access
+                exchange.setCookies = setCookies
+            case .refused(let setCookies): exchange.setCookies = setCookies
+            case .unavailable: break
+            }
+            exchange.upstreamHead = upstreamHead(cookie: .some(SessionCookies.afterRefresh(
+                cookieFields: fields.cookies, path: path, newAccess: newAccess, settings: sessions)))
+            connect(exchange)
+        }
+    }
+
+    /// Asks auth (through the route that serves the refresh endpoint) for the browser's new
+    /// session, then goes on with the request on this connection's loop.
+    private func refreshSession(_ exchange: Exchange, token: String, settings: GatewayConfig.SessionRefresh, forwardedFor: String,
+                                then proceed: @escaping (SessionRefresher.Outcome) -> Void) {
+        let loop = context.eventLoop
+        let snapshot = current
+        guard let endpoint = snapshot.route(for: settings.endpoint),
+              let address = runtime.pickInstance(endpoint.settings, client: exchange.clientAddress, excluding: [], now: monotonicSeconds())
+        else { return proceed(.unavailable) }
+        let path = Self.upstreamURI(settings.endpoint, strip: endpoint.settings.stripPrefix)
+        let timeout = TimeAmount.nanoseconds(Int64(min(endpoint.settings.readTimeoutSeconds, 10) * 1e9))
+        let requestId = exchange.requestId
+        runtime.sessions.outcome(for: token, on: loop) {
+            SessionRefresher.ask(address, path: path, settings: settings, refreshToken: token, forwardedFor: forwardedFor,
+                                 requestId: requestId, timeout: timeout, on: loop)
+        }.hop(to: loop).assumeIsolated().whenSuccess { [self] outcome in
+            // The client may have gone, or this request ended some other way, meanwhile.
+            guard case .proxying(let current) = state, current === exchange else { return }
+            proceed(outcome)
+        }
     }
 
     private func connect(_ exchange: Exchange) {
@@ -517,7 +569,8 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
         log(exchange, status: Int(status.code))
         state = exchange.requestEnded ? .idle : .answered(keepAlive: exchange.keepAlive)
         writeResponse(status: status, body: GatewayResponses.errorBody(message: message, code: code, requestId: exchange.requestId),
-                      contentType: "application/json; charset=utf-8", requestId: exchange.requestId, keepAlive: exchange.keepAlive, origin: exchange.origin)
+                      contentType: "application/json; charset=utf-8", requestId: exchange.requestId, keepAlive: exchange.keepAlive, origin: exchange.origin,
+                      setCookies: exchange.setCookies)
         if exchange.requestEnded { if exchange.keepAlive { becameIdle() } else { context.close(promise: nil) } }
     }
 
@@ -550,10 +603,11 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
     }
 
     private func writeResponse(status: HTTPResponseStatus, body: ByteBuffer?, contentType: String?, requestId: String, keepAlive: Bool,
-                               origin: String?, extra: [(String, String)] = []) {
+                               origin: String?, extra: [(String, String)] = [], setCookies: [String] = []) {
+        var decoration = decoration(requestId: requestId, origin: origin, close: !keepAlive)
+        decoration.setCookies = setCookies
         let head = HeadWriter.ownResponse(status: status, contentType: contentType, contentLength: body?.readableBytes ?? 0, extra: extra,
-                                          decoration: decoration(requestId: requestId, origin: origin, close: !keepAlive),
-                                          allocator: context.channel.allocator)
+                                          decoration: decoration, allocator: context.channel.allocator)
         var bytes = head
         if let body { bytes.writeImmutableBuffer(body) }
         context.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
@@ -566,7 +620,9 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
     }
 
     private func decoration(_ exchange: Exchange, close: Bool) -> HeadWriter.Decoration {
-        decoration(requestId: exchange.requestId, origin: exchange.origin, close: close)
+        var decoration = decoration(requestId: exchange.requestId, origin: exchange.origin, close: close)
+        decoration.setCookies = exchange.setCookies
+        return decoration
     }
 
     // MARK: WebSocket

@@ -16,11 +16,16 @@ public final class GatewayRuntime: Sendable {
     private let failedUntil = Mutex<[GatewayConfig.Address: Double]>([:])
     /// Whether any instance failed lately: most requests need not look at the table.
     private let anyFailed = Atomic<Bool>(false)
+    /// Browser sessions refreshed on the way (`session_refresh`), shared by every connection.
+    let sessions = SessionRefresher()
+    /// Seconds since 1970: what access tokens' `exp` is compared with.
+    let wallSeconds: @Sendable () -> Int
 
-    public init(config: GatewayConfig, logger: Logger) {
+    public init(config: GatewayConfig, logger: Logger, wallSeconds: @escaping @Sendable () -> Int = { Int(Date().timeIntervalSince1970) }) {
         current = NIOLockedValueBox(ConfigSnapshot(config))
         limiter = RateLimiter(maxClients: config.limiterMaxClients)
         self.logger = logger
+        self.wallSeconds = wallSeconds
     }
 
     public var config: GatewayConfig { snapshot.config }

@@ -27,8 +27,9 @@ struct HeadWriter {
 
     /// The request line and the client's headers minus hop-by-hop ones and those the
     /// gateway sets itself (forwarding headers, request id), which it then adds.
+    /// `cookie`, when given, replaces the client's `Cookie` fields (nil inside: none).
     static func upstreamRequest(_ head: HTTPRequestHead, uri: String, isUpgrade: Bool, chunked: Bool, forwardedFor: String,
-                                requestId: String, fieldBytes: Int, allocator: ByteBufferAllocator) -> ByteBuffer {
+                                requestId: String, fieldBytes: Int, cookie: String?? = nil, allocator: ByteBufferAllocator) -> ByteBuffer {
         var writer = HeadWriter(allocator: allocator, capacity: 160 + uri.utf8.count + fieldBytes + forwardedFor.utf8.count)
         writer.buffer.writeString(head.method.rawValue)
         writer.buffer.writeStaticString(" ")
@@ -36,8 +37,10 @@ struct HeadWriter {
         writer.buffer.writeStaticString(" HTTP/1.1\r\n")
         let named = HopByHop.connectionTokens(head.headers)
         for (name, value) in head.headers where !HopByHop.isDropped(name, keepUpgrade: isUpgrade, alsoDropping: named, gatewaySets: Self.setForUpstream) {
+            if cookie != nil, name.utf8.count == 6, ResponseFraming.equalsLowercased(name.utf8, "cookie") { continue }
             writer.field(name, value)
         }
+        if let replacement = cookie, let value = replacement { writer.field("Cookie", value) }
         if chunked { writer.buffer.writeStaticString("Transfer-Encoding: chunked\r\n") }
         writer.field("X-Forwarded-For", forwardedFor)
         writer.buffer.writeStaticString("X-Forwarded-Proto: http\r\n")
@@ -114,18 +117,22 @@ struct HeadWriter {
         let requestId: String
         let cors: [CORSHeader]
         let close: Bool
+        /// A session the gateway refreshed on the way: the browser's new cookies.
+        var setCookies: [String] = []
 
         var securityPresence: SecurityPresence { SecurityPresence() }
 
         /// Room the decoration takes, roughly.
         var bytes: Int {
             security.reduce(96 + requestId.utf8.count) { $0 + $1.line.count } + cors.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
+                + setCookies.reduce(0) { $0 + $1.utf8.count + 14 }
         }
 
         func write(into writer: inout HeadWriter, present: SecurityPresence) {
             for (index, header) in security.enumerated() where !present[index] { writer.buffer.writeBytes(header.line) }
             writer.field("X-Request-Id", requestId)
             for header in cors { writer.field(header.name, header.value) }
+            for cookie in setCookies { writer.field("Set-Cookie", cookie) }
             if close { writer.buffer.writeStaticString("Connection: close\r\n") }
         }
     }

@@ -9,6 +9,8 @@ struct RequestFields {
     var contentLength: Int?
     var chunked = false
     var upgradeToWebSocket = false
+    /// The `Cookie` fields, for browser sessions (`session_refresh`).
+    var cookies: [String] = []
     /// The fields' size as sent: names, values and separators.
     var bytes = 0
 
@@ -19,6 +21,8 @@ struct RequestFields {
             switch length {
             case 6 where Self.named(name, "origin"):
                 if origin == nil { origin = value }
+            case 6 where Self.named(name, "cookie"):
+                cookies.append(value)
             case 7 where Self.named(name, "upgrade"):
                 if value.split(separator: ",").contains(where: { $0.trimmingSpaces.lowercased() == "websocket" }) { upgradeToWebSocket = true }
             case 12 where Self.named(name, "x-request-id"):

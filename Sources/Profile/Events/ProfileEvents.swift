@@ -8,10 +8,8 @@ enum ProfileEvents {
     static func register(on consumer: EventConsumer, profiles: any ProfileRepository, pictures: PictureStore, cache: JSONCache<ProfileView>) {
         consumer.on(UserCreated.self) { event, context in
             let user = event.data
-            let profile = Profile(
-                _id: user.userId, firstName: user.firstName, lastName: user.lastName, about: "", age: nil, gender: nil,
-                picture: nil, createdAt: event.occurredAt, updatedAt: event.occurredAt)
-            try await profiles.createIfAbsent(profile, session: context.session)
+            try await profiles.createFromAccount(userId: user.userId, firstName: user.firstName, lastName: user.lastName, at: event.occurredAt,
+                                                 session: context.session)
             context.logger.info("profile created", metadata: ["userId": "\(user.userId)"])
         }
         consumer.on(UserDeleted.self) { event, context in

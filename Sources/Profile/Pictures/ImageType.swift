@@ -12,4 +12,12 @@ public enum ImageType: String, Sendable, CaseIterable {
     }
 
     public var contentType: String { rawValue }
+
+    var name: String {
+        switch self {
+        case .jpeg: "JPEG"
+        case .png: "PNG"
+        case .webp: "WebP"
+        }
+    }
 }

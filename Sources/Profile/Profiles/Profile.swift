@@ -10,6 +10,8 @@ public struct Profile: Codable, Sendable, Equatable {
     public var age: Int?
     public var gender: String?
     public var picture: Picture?
+    /// An image link the user gave instead of a picture (never fetched by the server).
+    public var pictureLink: String?
     public var createdAt: Date
     public var updatedAt: Date
 
@@ -44,7 +46,7 @@ public struct ProfileView: Codable, Sendable, Equatable {
         firstName = profile.firstName
         lastName = profile.lastName
         about = profile.about
-        profilePic = profile.picture.map { "/profile/picture/\(profile._id)?v=\($0.fileId.hex)" }
+        profilePic = profile.pictureLink ?? profile.picture.map { "/profile/picture/\(profile._id)?v=\($0.fileId.hex)" }
         age = profile.age
         gender = profile.gender
         createdAt = profile.createdAt

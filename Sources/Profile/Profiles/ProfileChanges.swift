@@ -9,7 +9,10 @@ public struct ProfileChanges: Sendable, Equatable {
     public var about: String?
     public var age: Int??
     public var gender: String??
+    /// A stored picture (the link goes).
     public var picture: Picture?
+    /// A link instead of a picture (`.some(nil)`: neither).
+    public var pictureLink: String??
 
     public init() {}
 
@@ -27,7 +30,9 @@ public struct ProfileChanges: Sendable, Equatable {
             let stored: BSONDocument = [
                 "fileId": .objectId(picture.fileId), "contentType": .string(picture.contentType), "size": .int64(Int64(picture.size)),
             ]
-            update = update.set("picture", stored)
+            update = update.set("picture", stored).unset("pictureLink")
+        } else if let pictureLink {
+            update = (pictureLink.map { update.set("pictureLink", $0) } ?? update.unset("pictureLink")).unset("picture")
         }
         return update
     }
@@ -41,7 +46,13 @@ public struct ProfileChanges: Sendable, Equatable {
         if let about { p.about = about }
         if let age { p.age = age }
         if let gender { p.gender = gender }
-        if let picture { p.picture = picture }
+        if let picture {
+            p.picture = picture
+            p.pictureLink = nil
+        } else if let pictureLink {
+            p.pictureLink = pictureLink
+            p.picture = nil
+        }
         return p
     }
 }

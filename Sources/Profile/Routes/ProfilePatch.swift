@@ -3,15 +3,18 @@ import Hummingbird
 import ServiceKit
 
 /// patchProfile's fields as sent, in JSON or as multipart text fields. A field left out is
-/// unchanged; `null` (or an empty multipart field) clears `age` or `gender`.
+/// unchanged; `null` (or an empty multipart field) clears `age`, `gender` or `profilePic`.
+/// `age` may come as a number or as digits in a string (what a form sends, and what the
+/// reference accepted); `profilePic` as a `data:image/…;base64,` URL or an image's http(s) link.
 struct ProfilePatch: Decodable {
     var firstName: String?
     var lastName: String?
     var about: String?
     var age: Int??
     var gender: String??
+    var profilePic: String??
 
-    enum CodingKeys: String, CodingKey { case firstName, lastName, about, age, gender }
+    enum CodingKeys: String, CodingKey { case firstName, lastName, about, age, gender, profilePic }
 
     init() {}
 
@@ -20,8 +23,27 @@ struct ProfilePatch: Decodable {
         firstName = try c.decodeIfPresent(String.self, forKey: .firstName)
         lastName = try c.decodeIfPresent(String.self, forKey: .lastName)
         about = try c.decodeIfPresent(String.self, forKey: .about)
-        if c.contains(.age) { age = try c.decodeNil(forKey: .age) ? .some(nil) : .some(try c.decode(Int.self, forKey: .age)) }
+        if c.contains(.age) {
+            if try c.decodeNil(forKey: .age) {
+                age = .some(nil)
+            } else if let number = try? c.decode(Int.self, forKey: .age) {
+                age = .some(number)
+            } else if let text = try? c.decode(String.self, forKey: .age) {
+                age = .some(try Self.age(text))
+            } else {
+                throw APIError.badRequest("age must be a whole number", code: "invalid_age")
+            }
+        }
         if c.contains(.gender) { gender = try c.decodeNil(forKey: .gender) ? .some(nil) : .some(try c.decode(String.self, forKey: .gender)) }
+        if c.contains(.profilePic) { profilePic = try c.decodeNil(forKey: .profilePic) ? .some(nil) : .some(try c.decode(String.self, forKey: .profilePic)) }
+    }
+
+    /// Digits, perhaps with spaces around them (a form field); empty clears.
+    static func age(_ text: String) throws -> Int? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        if trimmed.isEmpty { return nil }
+        guard trimmed.utf8.count <= 4, let value = Int(trimmed) else { throw APIError.badRequest("age must be a whole number", code: "invalid_age") }
+        return value
     }
 
     /// From multipart text parts (a file part is the picture, handled apart).
@@ -32,16 +54,9 @@ struct ProfilePatch: Decodable {
             case "firstName": firstName = text
             case "lastName": lastName = text
             case "about": about = text
-            case "age":
-                let trimmed = text.trimmingCharacters(in: .whitespaces)
-                if trimmed.isEmpty {
-                    age = .some(nil)
-                } else if let value = Int(trimmed) {
-                    age = .some(value)
-                } else {
-                    throw APIError.badRequest("age must be a whole number", code: "invalid_age")
-                }
+            case "age": age = .some(try Self.age(text))
             case "gender": gender = text.isEmpty ? .some(nil) : .some(text)
+            case "profilePic" where !text.isEmpty: profilePic = .some(text)  // a link or data URL as text
             default: continue  // unknown fields are ignored, as in JSON
             }
         }
@@ -75,7 +90,8 @@ struct ProfilePatch: Decodable {
         return changes
     }
 
-    static let maxAbout = 500
+    /// The reference's model allowed 750.
+    static let maxAbout = 750
     static let ages = 13...120
     static let genders = ["male", "female", "other"]
 }

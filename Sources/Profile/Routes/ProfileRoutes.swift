@@ -19,6 +19,8 @@ struct ProfileRoutes: Sendable {
         router.patch("/patchProfile", use: patch)
         router.get("/list", use: list)
         router.get("/picture/:userId", use: picture)
+        // The reference's path behind NGINX was /profile/profile/:userId.
+        router.get("/profile/:userId", use: byId)
         router.get("/:userId", use: byId)
     }
 
@@ -50,28 +52,36 @@ struct ProfileRoutes: Sendable {
                 upload = try checkedPicture(file.body)
             }
         } else if contentType.lowercased().hasPrefix("application/json") {
-            body = try await request.decodeBody(as: ProfilePatch.self, context: context)
+            // Room for a picture sent as a base64 data URL (4 bytes for every 3).
+            var request = request
+            let buffer = try await request.collectBody(upTo: pictureMaxBytes / 3 * 4 + 64 * 1024)
+            body = try JSONDecoder().decode(ProfilePatch.self, from: Data(buffer.readableBytesView))
         } else {
             throw APIError.unsupportedMediaType("Send application/json or multipart/form-data")
         }
         var changes = try body.changes()
+        switch try body.profilePic.map(ProfilePicture.init) {
+        case .some(.upload(let bytes)) where upload == nil: upload = try checkedPicture(bytes, allowed: [.jpeg, .png])
+        case .some(.link(let url)): changes.pictureLink = .some(url)
+        case .some(.none): changes.pictureLink = .some(nil)
+        default: break
+        }
         guard !changes.isEmpty || upload != nil else { throw APIError.badRequest("Nothing to update", code: "empty_update") }
 
         // The picture is stored first, so a profile never points at a missing file.
         if let upload { changes.picture = try await pictures.store(upload.bytes, type: upload.type, userId: userId) }
-        let result: (before: Profile, after: Profile)?
+        let before: Profile?
+        let after: Profile
         do {
-            result = try await profiles.update(userId: userId, changes, now: Date())
+            // An upsert, as the reference did: a save right after signup may come before
+            // auth.user.created, which then fills in only what the user left empty.
+            (before, after) = try await profiles.upsert(userId: userId, changes, now: Date())
         } catch {
             if let stored = changes.picture { try? await pictures.remove(stored) }
             throw error
         }
-        guard let (before, after) = result else {
-            if let stored = changes.picture { try? await pictures.remove(stored) }
-            throw APIError.notFound("Profile not found")
-        }
         await cache.invalidate([userId])
-        if let old = before.picture, changes.picture != nil {
+        if let old = before?.picture, changes.picture != nil || changes.pictureLink != nil {
             do { try await pictures.remove(old) } catch {
                 context.logger.warning("old picture not removed: \(error)", metadata: ["fileId": "\(old.fileId.hex)"])
             }
@@ -119,12 +129,13 @@ struct ProfileRoutes: Sendable {
 
     static let pictureFields: Set<String> = ["profilePic", "picture", "image", "avatar"]
 
-    func checkedPicture(_ bytes: [UInt8]) throws -> (bytes: [UInt8], type: ImageType) {
+    func checkedPicture(_ bytes: [UInt8], allowed: Set<ImageType> = Set(ImageType.allCases)) throws -> (bytes: [UInt8], type: ImageType) {
         guard bytes.count <= pictureMaxBytes else {
             throw APIError.payloadTooLarge("The picture is larger than \(pictureMaxBytes / (1024 * 1024)) MB")
         }
-        guard let type = ImageType(sniffing: bytes) else {
-            throw APIError.unsupportedMediaType("The picture must be a JPEG, PNG or WebP image")
+        guard let type = ImageType(sniffing: bytes), allowed.contains(type) else {
+            let names = ImageType.allCases.filter(allowed.contains).map(\.name).joined(separator: ", ")
+            throw APIError.unsupportedMediaType("The picture must be an image: \(names)")
         }
         return (bytes, type)
     }

@@ -79,15 +79,15 @@ struct InviteRoutes: Sendable {
         return Envelope("Invite cancelled", try await lists.views([cancelled])[0])
     }
 
-    @Sendable func sent(_ request: Request, context: ServiceRequestContext) async throws -> Envelope<[InviteView]> {
+    @Sendable func sent(_ request: Request, context: ServiceRequestContext) async throws -> InviteListResponse {
         let me = try context.requireIdentity().userId
-        return Envelope("Sent invites fetched successfully", try await lists.list(.sent, for: me))
+        return InviteListResponse(message: "Sent requests retrieved successfully", data: try await lists.list(.sent, for: me))
     }
 
     /// Pending invites only, as the reference README says.
-    @Sendable func received(_ request: Request, context: ServiceRequestContext) async throws -> Envelope<[InviteView]> {
+    @Sendable func received(_ request: Request, context: ServiceRequestContext) async throws -> InviteListResponse {
         let me = try context.requireIdentity().userId
-        return Envelope("Received invites fetched successfully", try await lists.list(.received, for: me))
+        return InviteListResponse(message: "Received requests retrieved successfully", data: try await lists.list(.received, for: me))
     }
 
     // MARK: why a change was refused
@@ -115,5 +115,19 @@ struct InviteRoutes: Sendable {
 
     static func requestId(_ context: ServiceRequestContext) throws -> ObjectId {
         try context.idParameter("requestId", naming: "an invite id")
+    }
+}
+
+/// The invite lists as the reference answers them: `{message, data, count}` (its cached
+/// answers lost `count`; here every answer has it).
+struct InviteListResponse: ResponseEncodable {
+    let message: String
+    let data: [InviteView]
+    let count: Int
+
+    init(message: String, data: [InviteView]) {
+        self.message = message
+        self.data = data
+        count = data.count
     }
 }

@@ -29,9 +29,13 @@ def on_message(message):
     received.set()
 
 
+own = threading.Event()
+
+
 @ada.on("receiveMessage")
 def on_own_message(message):
     seen["adaReceivedOwn"] = message
+    own.set()
 
 
 ada.connect(url_ada, transports=transports, auth={"token": token_ada}, wait_timeout=5)
@@ -40,11 +44,22 @@ seen["adaJoin"] = ada.call("joinChat", {"chatId": chat_id}, timeout=5)
 seen["bobJoin"] = bob.call("joinChat", chat_id, timeout=5)
 seen["adaSent"] = ada.call("sendMessage", {"chatId": chat_id, "text": "  hello bob  "}, timeout=5)
 seen["bobGotIt"] = received.wait(5)
+own.wait(5)
 seen["emptyText"] = ada.call("sendMessage", {"chatId": chat_id, "text": "   "}, timeout=5)
 seen["operatorId"] = ada.call("sendMessage", {"chatId": {"$ne": None}, "text": "x"}, timeout=5)
 
+eve_error = threading.Event()
+
+
+@eve.on("error")
+def on_error(message):
+    seen["eveError"] = message
+    eve_error.set()
+
+
 eve.connect(url_ada, transports=transports, auth={"token": token_eve}, wait_timeout=5)
 seen["eveJoin"] = eve.call("joinChat", {"chatId": chat_id}, timeout=5)
+eve_error.wait(5)
 seen["eveSend"] = eve.call("sendMessage", {"chatId": chat_id, "text": "let me in"}, timeout=5)
 
 forged = client()
