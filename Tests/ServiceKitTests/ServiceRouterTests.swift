@@ -32,6 +32,8 @@ private func testRouter(checks: [ReadinessCheck] = []) -> Router<ServiceRequestC
         return String(try await request.decodeBody(as: In.self, context: context).n)
     }
     router.get("/id") { _, context in context.requestId }
+    router.get("/items/:id") { _, _ in "item" }
+    router.put("/items/:id") { _, _ in "put" }
     return router
 }
 
@@ -89,6 +91,14 @@ private func testRouter(checks: [ReadinessCheck] = []) -> Router<ServiceRequestC
                 let decoded = try JSONDecoder().decode(ErrorBody.self, from: Data(buffer: response.body))
                 #expect(decoded.error.code == "no_route", "an unknown route is told apart from a missing record")
             }
+            // A path that exists for other methods: 405 and what is allowed (RFC 9110 §15.5.6).
+            try await client.execute(uri: "/items/42", method: .delete) { response in
+                #expect(response.status == .methodNotAllowed && response.headers[.allow] == "GET, PUT")
+                let decoded = try JSONDecoder().decode(ErrorBody.self, from: Data(buffer: response.body))
+                #expect(decoded.error.code == "method_not_allowed")
+            }
+            try await client.execute(uri: "/items/42/more", method: .delete) { #expect($0.status == .notFound, "a longer path is another path") }
+            try await client.execute(uri: "/conflict", method: .post) { #expect($0.headers[.allow] == "GET") }
         }
     }
 

@@ -6,13 +6,22 @@ import Redis
 /// Turns every error a route throws into DESIGN.md's error body with the right
 /// status. Unknown errors become a 500 whose details go to the log, not the client.
 public struct ErrorMiddleware<Context: ServiceContext>: RouterMiddleware {
-    public init() {}
+    /// When given: a path routed for other methods answers 405 with `Allow`, not 404.
+    let allowed: AllowedMethods<Context>?
+
+    public init(allowed: AllowedMethods<Context>? = nil) {
+        self.allowed = allowed
+    }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch {
-            let apiError = Self.translate(error)
+            var apiError = Self.translate(error)
+            if apiError.code == "no_route", let allowed, case let methods = allowed.methods(for: request.uri.path), !methods.isEmpty {
+                apiError = APIError(.methodNotAllowed, code: "method_not_allowed", message: "\(request.method) is not allowed here",
+                                    headers: [.allow: methods.joined(separator: ", ")])
+            }
             if apiError.status.code >= 500 {
                 context.logger.error("request failed", metadata: ["error": "\(error)", "status": "\(apiError.status.code)"])
             }

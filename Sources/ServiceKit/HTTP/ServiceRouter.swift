@@ -8,7 +8,7 @@ public func makeServiceRouter<Context: ServiceContext>(
     let router = Router(context: Context.self)
     // Request ids outermost, so even error responses carry theirs.
     router.add(middleware: RequestIdMiddleware<Context>())
-    router.add(middleware: ErrorMiddleware<Context>())
+    router.add(middleware: ErrorMiddleware<Context>(allowed: AllowedMethods(router: router)))
     router.addHealthRoutes(checks: checks)
     return router
 }
