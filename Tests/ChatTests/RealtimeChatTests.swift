@@ -43,7 +43,7 @@ extension ChatTests {
             #expect(((seen["eveJoin"] as? [String: Any])?["error"] as? [String: Any])?["code"] as? String == "not_found")
             #expect(seen["eveError"] as? String == "Chat not found", "and the reference's `error` event")
             #expect(((seen["eveSend"] as? [String: Any])?["error"] as? [String: Any])?["code"] as? String == "not_found")
-            #expect(seen["forged"] as? String != "connected" && (seen["forgedError"] as? [String: Any])?["message"] as? String == "Invalid or expired token",
+            #expect(seen["forged"] as? String != "connected" && (seen["forgedError"] as? [String: Any])?["message"] as? String == "Unauthorized - Invalid or expired token",
                     "a forged token is refused with CONNECT_ERROR")
 
             // History: participants only, the message stored once, read by whoever read it.

@@ -21,6 +21,19 @@ import TestSupport
         }
     }
 
+    /// A client written from the reference system's source (reference_client.py): cookies only,
+    /// the bodies its routes read, the fields and statuses they write, its socket events over
+    /// WebSocket and long-polling — through the gateway, with two replicas of profile and chat.
+    @Test func theReferenceClientReadsWhatItsSourceReads() async throws {
+        try await SystemUnderTest.run(replicas: 2) { gatewayURL in
+            let run = try await PythonRun("Tests/EndToEndTests/reference_client.py", [gatewayURL])
+            let report = run.report ?? ["failed": ["no report: \(run.output.suffix(2000))"]]
+            let failed = report["failed"] as? [String] ?? ["unreadable report"]
+            #expect(failed.isEmpty, "\(failed.joined(separator: "\n"))\n\(run.output.suffix(3000))")
+            #expect((report["passed"] as? [String] ?? []).count >= 80, "checks passed: \((report["passed"] as? [String] ?? []).count)")
+        }
+    }
+
     static func runClient(_ url: String) async throws -> [String: Any] {
         let run = try await PythonRun("Tests/EndToEndTests/e2e.py", [url])
         return run.report ?? ["failed": "no report: \(run.output.suffix(2000))"]

@@ -90,7 +90,10 @@ def main():
         bob.json("DELETE", f"/request/cancel/{to_dee_again}")
         sent = {i["id"]: i["status"] for i in ada.json("GET", "/request/invites/sent")["data"]}
         expect(sent.get(to_bob) == "accepted" and sent.get(to_dee) == "rejected", f"Ada's sent invites: {sent}")
-        expect(dee.json("GET", "/request/invites/received")["data"] == [], "nothing waits for Dee")
+        received = dee.json("GET", "/request/invites/received")
+        expect([i["status"] for i in received["data"]] == ["rejected"] and received["count"] == 1,
+               f"Dee's received invites, with their status: {received}")
+        expect(dee.json("GET", "/request/invites/received?status=pending")["data"] == [], "nothing waits for Dee")
 
     @step("direct and group chats; strangers cannot open one")
     def _():

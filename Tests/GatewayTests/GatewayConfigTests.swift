@@ -24,7 +24,10 @@ import Testing
         #expect(config.securityHeaders.map(\.name).contains("Content-Security-Policy"))
         #expect(config.securityHeaders.first { $0.name == "Content-Security-Policy" }?.value == "default-src 'none'; frame-ancestors 'none'")
         #expect(config.cors.allowedOrigins == ["http://localhost:5173"] && config.cors.allowCredentials && config.cors.maxAgeSeconds == 600)
-        #expect(config.route(for: "/profile/patchProfile")?.maxBodyBytes == 6 * 1024 * 1024)
+        #expect(config.route(for: "/profile/patchProfile")?.maxBodyBytes == 8 * 1024 * 1024)
+        let sessions = try #require(config.sessionRefresh, "browser sessions are refreshed on the way")
+        #expect(sessions.endpoint == "/auth/refresh" && sessions.accessCookie == "token" && sessions.refreshCookie == "refresh_token")
+        #expect(sessions.refreshCookieTo == ["/auth/"] && Set(sessions.skip) == ["/auth/login", "/auth/signup", "/auth/register", "/auth/logout"])
         let document = try #require(config.openAPIDocument, "gateway.conf names the repository's OpenAPI document")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(document)) as? [String: Any])
         #expect(object["openapi"] as? String == "3.1.0")
@@ -90,6 +93,9 @@ import Testing
             ("security_headers {\n X-Frame-Options \"DENY;\n}", 2, "a quoted string is not closed"),
             ("# nothing but a comment\n", 0, "no route is defined"),
             ("trusted_proxies 10.0.0.0/99;\nroute / { upstream 1; }", 1, "\"10.0.0.0/99\" is not an IP address or CIDR range"),
+            ("route /chat/ { upstream 1; }\nsession_refresh {\n endpoint /auth/refresh;\n}", 2, "session_refresh endpoint /auth/refresh matches no route"),
+            ("route / { upstream 1; }\nsession_refresh {\n refresh_cookie a;b; }", 3, "unknown directive \"b\" in session_refresh"),
+            ("route / { upstream 1; }\nsession_refresh { skip auth/login; }", 2, "\"auth/login\" is not a path (it starts with /)"),
         ]
         for (text, line, reason) in cases {
             #expect(throws: GatewayConfigError(file: "test.conf", line: line, reason: reason), "\(text)") {

@@ -75,6 +75,21 @@ import TestSupport
         for upstream in [a, b, other] { await upstream.stop() }
     }
 
+    /// 405 with `Allow` wherever the gateway itself refuses a method (RFC 9110 §15.5.6);
+    /// TRACE goes on to the service, which knows its path's methods.
+    @Test func refusedMethodsSayWhatIsAllowed() async throws {
+        let a = try await Upstream.start("a")
+        try await Self.withGateway("route /svc/ { upstream 127.0.0.1:\(a.port); strip_prefix /svc; }") { _, port in
+            let health = try await rawHTTP("POST", port: port, path: "/health")
+            #expect(health.status == 405 && health.headers["allow"] == "GET" && Self.errorCode(health) == "method_not_allowed")
+            let connect = try await rawExchange(port: port, Array("CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n".utf8))
+            #expect(connect.status == 405 && connect.headers["allow"]?.contains("GET") == true, "no tunnel is ever opened")
+            let trace = try await rawHTTP("TRACE", port: port, path: "/svc/x")
+            #expect(trace.status == 200 && Self.json(trace)["method"] as? String == "TRACE", "TRACE reaches the service")
+        }
+        await a.stop()
+    }
+
     @Test func aDownInstanceIsSkippedAnd502WhenNoneIsLeft() async throws {
         let a = try await Upstream.start("a")
         // Port 1: nothing listens there, and unlike a freed ephemeral port no concurrent test can take it.

@@ -210,6 +210,7 @@ import Testing
                 (["profilePic": "https://example.com/a.png?" + String(repeating: "q", count: 2100)], "400 invalid_picture"),
                 (["profilePic": "data:image/gif;base64,R0lGODlh"], "415 unsupported_media_type"),
                 (["profilePic": "data:image/png;base64,bm90IGFuIGltYWdl"], "415 unsupported_media_type"),
+                (["profilePic": "data:image/png;base64,@@@@"], "400 invalid_picture"),
                 (["profilePic": ["$ne": ""]], "400 invalid_field"),
                 ([String: Any](), "400 empty_update"),
                 ([1, 2], "400 invalid_body"),

@@ -22,7 +22,10 @@ import Testing
 
     static func list(_ stack: Stack, _ which: String, as user: TestUser) async throws -> [[String: Any]] {
         try await stack.request.execute(uri: "/invites/\(which)", method: .get, headers: user.bearer) { response in
-            jsonObject(response)["data"] as? [[String: Any]] ?? []
+            let body = jsonObject(response)
+            let data = body["data"] as? [[String: Any]] ?? []
+            #expect(body["count"] as? Int == data.count, "the reference's count")
+            return data
         }
     }
 
@@ -49,7 +52,12 @@ import Testing
             #expect((received[0]["fromUser"] as? [String: Any])?["emailId"] as? String == ada.email)
             #expect(try await Self.list(stack, "sent", as: ada).first?["status"] as? String == "pending")
             #expect(try await Self.respond(stack, id, "accepted", as: bob) == "200")
-            #expect(try await Self.list(stack, "received", as: bob).isEmpty, "received shows pending invites only")
+            #expect(try await Self.list(stack, "received", as: bob).map { $0["status"] as? String } == ["accepted"],
+                    "received lists every invite with its status, as the reference's source does")
+            try await stack.request.execute(uri: "/invites/received?status=pending", method: .get, headers: bob.bearer) { response in
+                #expect((jsonObject(response)["data"] as? [Any])?.isEmpty == true && jsonObject(response)["count"] as? Int == 0, "?status= filters")
+            }
+            try await stack.request.execute(uri: "/invites/received?status=maybe", method: .get, headers: bob.bearer) { #expect(outcome($0) == "400 invalid_status") }
             #expect(try await Self.list(stack, "sent", as: ada).first?["status"] as? String == "accepted", "the sender's cached list was dropped")
             let accepted = try await answers.wait(for: id)
             #expect(accepted.type == RequestAccepted.type && accepted.from == ada.id && accepted.to == bob.id)
@@ -67,7 +75,7 @@ import Testing
             // send → cancel: gone from both lists, no event.
             let (_, third) = try await Self.send(stack, from: cy, to: bob.email)
             #expect(try await Self.cancel(stack, third, as: cy) == "200")
-            #expect(try await Self.list(stack, "received", as: bob).isEmpty)
+            #expect(try await Self.list(stack, "received", as: bob).allSatisfy { $0["id"] as? String != third }, "a cancelled invite is gone")
             #expect(try await Self.list(stack, "sent", as: cy).allSatisfy { $0["id"] as? String != third })
             let events = try await stack.requestDB.collection("outbox", of: BSONDocument.self).count()
             #expect(events == 2, "one event per answer, none for a cancel")

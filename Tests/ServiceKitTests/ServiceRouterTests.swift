@@ -34,6 +34,7 @@ private func testRouter(checks: [ReadinessCheck] = []) -> Router<ServiceRequestC
     router.get("/id") { _, context in context.requestId }
     router.get("/items/:id") { _, _ in "item" }
     router.put("/items/:id") { _, _ in "put" }
+    router.put("/items/special") { _, _ in "special" }
     return router
 }
 
@@ -99,6 +100,8 @@ private func testRouter(checks: [ReadinessCheck] = []) -> Router<ServiceRequestC
             }
             try await client.execute(uri: "/items/42/more", method: .delete) { #expect($0.status == .notFound, "a longer path is another path") }
             try await client.execute(uri: "/conflict", method: .post) { #expect($0.headers[.allow] == "GET") }
+            // A constant segment wins over a capture, as the router routes: /items/special is PUT only.
+            try await client.execute(uri: "/items/special", method: .get) { #expect($0.status == .methodNotAllowed && $0.headers[.allow] == "PUT") }
         }
     }
 

@@ -7,6 +7,9 @@ import base64
 import json
 import os
 import random
+import re
+import subprocess
+import sys
 import time
 
 import jsonschema
@@ -325,6 +328,25 @@ def forged_tokens(stack, user):
     return len(forged) * (len(routes) + 1), wrong
 
 
+def schemathesis(stack, user, examples, seed):
+    """Schemathesis (PyPI) against the gateway with every check: statuses, content types, headers
+    and bodies as documented, schema-valid data accepted and invalid data refused, 405 with
+    Allow for undocumented methods, authentication not ignored, and its stateful sequences.
+    Logout and account deletion would end the session it runs with: left out."""
+    command = [os.path.join(os.path.dirname(sys.executable), "schemathesis"), "--no-color", "--config-file", os.path.join(ROOT, "Tests", "StressTests", "schemathesis.toml"),
+               "run", os.path.join(ROOT, "openapi.json"), "--url", stack.url, "--checks", "all", "-H", f"Authorization: Bearer {user.token}",
+               "--exclude-operation-id", "deleteMe", "--exclude-operation-id", "logout", "--workers", "1",
+               "--max-examples", str(examples), "--request-timeout", "20", "--seed", str(seed)]
+    result = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=900)
+    out = result.stdout
+    generated = re.search(r"(\d+) generated", out)
+    failures = re.findall(r"❌ (ST\d+ [^:\n]+): (\d+)", out)
+    figures = f"{generated.group(1) if generated else '?'} cases; " + ("; ".join(f"{name} ×{count}" for name, count in failures) if failures else "0 failures")
+    if result.returncode != 0 and not failures:
+        figures += " | " + out[-600:].replace("\n", " ")
+    return int(generated.group(1)) if generated else 0, result.returncode == 0, figures
+
+
 def run(stack, reduced, seed):
     rng = random.Random(seed)
     doc = document()
@@ -360,4 +382,7 @@ def run(stack, reduced, seed):
     count, wrong = forged_tokens(stack, owner)
     rows.append({"check": "forged and expired tokens (4 routes and the Socket.IO handshake each)", "requests": count, "passed": not wrong,
                  "figures": f"{len(wrong)} not refused; " + "; ".join(wrong[:4])})
+    count, passed, figures = schemathesis(stack, User(stack.url, "thesis", address()).signup(), 8 if reduced else 60, seed)
+    rows.append({"check": f"schemathesis 4.32.5, every check, every operation but logout and account deletion (seed {seed})",
+                 "requests": count, "passed": passed, "figures": figures})
     return rows

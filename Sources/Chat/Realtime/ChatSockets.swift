@@ -32,10 +32,14 @@ struct ChatSockets: Sendable {
         }
     }
 
+    /// Refusals say what the reference's socket middleware said, so its clients' connect_error
+    /// handlers read the same messages.
     func authenticate(_ handshake: SocketHandshake) async throws -> String {
-        guard let token = Self.token(handshake) else { throw SocketConnectionRefused("Authentication required") }
+        guard let token = Self.token(handshake) else {
+            throw SocketConnectionRefused(handshake.engine.headers[.cookie] == nil ? "Unauthorized - No cookies" : "Unauthorized - No token")
+        }
         do {
-            guard let claims = try await access.claims(of: token) else { throw SocketConnectionRefused("Invalid or expired token") }
+            guard let claims = try await access.claims(of: token) else { throw SocketConnectionRefused("Unauthorized - Invalid or expired token") }
             return claims.userId
         } catch is VerificationKeysUnavailable {
             throw SocketConnectionRefused("Token keys are not available yet, try again shortly")

@@ -19,10 +19,8 @@ extension ChatRoutes {
             throw APIError.badRequest("chatId is required", code: "missing_field")
         }
         let chatId = try ChatIds.chat(rawChatId.trimmingCharacters(in: .whitespaces))
-        let text = parts.first(where: { $0.name == "text" && $0.filename == nil })?.text?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
-        guard text.count <= LiveMessages.maxText else {
-            throw APIError.badRequest("text must be at most \(LiveMessages.maxText) characters", code: "invalid_text")
-        }
+        let text = try TextInput.optional(parts.first(where: { $0.name == "text" && $0.filename == nil })?.text ?? "", field: "text",
+                                          maxLength: LiveMessages.maxText, code: "invalid_text")
         guard let upload = parts.first(where: { $0.filename != nil }) else { throw APIError.badRequest("A file part is required", code: "missing_file") }
         guard upload.body.count <= files.maxBytes else {
             throw APIError.payloadTooLarge("The file is larger than \(files.maxBytes / (1024 * 1024)) MB")

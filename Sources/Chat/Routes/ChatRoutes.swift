@@ -46,10 +46,7 @@ struct ChatRoutes: Sendable {
     @Sendable func createGroup(_ request: Request, context: ServiceRequestContext) async throws -> Response {
         let me = try context.requireIdentity().userId
         let body = try await request.decodeBody(as: CreateGroupRequest.self, context: context)
-        let name = body.name.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard (1...Self.maxGroupName).contains(name.count) else {
-            throw APIError.badRequest("name must be 1 to \(Self.maxGroupName) characters", code: "invalid_name")
-        }
+        let name = try TextInput.required(body.name, field: "name", length: 1...Self.maxGroupName)
         var others: [String] = []
         for raw in body.participants {
             let id = try ChatIds.user(raw, field: "participants")
@@ -69,9 +66,13 @@ struct ChatRoutes: Sendable {
         let me = try context.requireIdentity().userId
         let body = try await request.decodeBody(as: GroupMembersRequest.self, context: context)
         let chatId = try ChatIds.chat(body.chatId)
-        let users = try body.userIds.map { try ChatIds.user($0, field: "userIdToAdd") }
-        guard !users.isEmpty, users.count < Self.maxGroupSize else {
-            throw APIError.badRequest("userIdToAdd (or userIds) must name 1 to \(Self.maxGroupSize - 1) users", code: "invalid_field")
+        var users: [String] = []
+        for raw in body.userIds {
+            let id = try ChatIds.user(raw, field: "userIdToAdd")
+            if !users.contains(id) { users.append(id) }
+        }
+        guard !users.isEmpty, users.count <= Self.maxGroupSize else {
+            throw APIError.badRequest("userIdToAdd (or userIds) must name 1 to \(Self.maxGroupSize) users", code: "invalid_field")
         }
         let group = try await requireAdmin(me, of: chatId)
         guard users.contains(where: { !group.participants.contains($0) }) else {

@@ -240,17 +240,24 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
         if head.uri.utf8.count + fields.bytes > snapshot.config.maxHeaderBytes {
             return respond(status: .requestHeaderFieldsTooLarge, code: "headers_too_large", message: "Request headers are too large", requestId: requestId, keepAlive: false)
         }
+        // A tunnel through the gateway is never opened. (TRACE goes on: a service answers it
+        // with 405 and the methods its path has.)
+        guard head.method != .CONNECT else {
+            return respond(status: .methodNotAllowed, code: "method_not_allowed", message: "Method not allowed", requestId: requestId,
+                           keepAlive: keepAlive, extra: [("Allow", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS")])
+        }
         let path = head.uri.firstIndex(of: "?").map { String(head.uri[..<$0]) } ?? head.uri
-        if head.method == .GET, let local = localAnswer(path) {
+        if Self.localPaths.contains(path), let local = localAnswer(path) {
+            guard head.method == .GET else {
+                return respond(status: .methodNotAllowed, code: "method_not_allowed", message: "Method not allowed", requestId: requestId,
+                               keepAlive: keepAlive, extra: [("Allow", "GET")])
+            }
             return respond(status: .ok, body: local.body, contentType: local.type, requestId: requestId, keepAlive: keepAlive, origin: fields.origin)
         }
         guard let active = snapshot.route(for: path) else {
             return respond(status: .notFound, code: "no_route", message: "No route for \(path.prefix(200))", requestId: requestId, keepAlive: keepAlive)
         }
         let route = active.settings
-        guard head.method != .CONNECT, head.method != .TRACE else {
-            return respond(status: .methodNotAllowed, code: "method_not_allowed", message: "Method not allowed", requestId: requestId, keepAlive: keepAlive)
-        }
         let cors = snapshot.cors
         if CORSPolicy.isPreflight(head) {
             guard let allowed = cors.preflightHeaders(head) else {
@@ -642,6 +649,9 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
     }
 
     // MARK: helpers
+
+    /// What the gateway answers itself (GET only).
+    static let localPaths: Set<String> = ["/health", "/metrics", "/openapi.json"]
 
     private func localAnswer(_ path: String) -> (body: ByteBuffer, type: String)? {
         switch path {

@@ -29,7 +29,9 @@ struct ProfilePatch: Decodable {
             } else if let number = try? c.decode(Int.self, forKey: .age) {
                 age = .some(number)
             } else if let text = try? c.decode(String.self, forKey: .age) {
-                age = .some(try Self.age(text))
+                // In JSON a string must hold a number: null is how JSON clears.
+                guard let value = try Self.age(text) else { throw APIError.badRequest("age must be a whole number", code: "invalid_age") }
+                age = .some(value)
             } else {
                 throw APIError.badRequest("age must be a whole number", code: "invalid_age")
             }
@@ -40,10 +42,20 @@ struct ProfilePatch: Decodable {
 
     /// Digits, perhaps with spaces around them (a form field); empty clears.
     static func age(_ text: String) throws -> Int? {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let trimmed = Self.spacesTrimmed(text)
         if trimmed.isEmpty { return nil }
-        guard trimmed.utf8.count <= 4, let value = Int(trimmed) else { throw APIError.badRequest("age must be a whole number", code: "invalid_age") }
+        guard trimmed.utf8.count <= 3, trimmed.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }), let value = Int(trimmed) else {
+            throw APIError.badRequest("age must be a whole number", code: "invalid_age")
+        }
         return value
+    }
+
+    /// Without the spaces around it (the schema's ` *`).
+    static func spacesTrimmed(_ text: String) -> Substring {
+        var slice = text[...]
+        while slice.first == " " { slice = slice.dropFirst() }
+        while slice.last == " " { slice = slice.dropLast() }
+        return slice
     }
 
     /// From multipart text parts (a file part is the picture, handled apart).
@@ -55,7 +67,7 @@ struct ProfilePatch: Decodable {
             case "lastName": lastName = text
             case "about": about = text
             case "age": age = .some(try Self.age(text))
-            case "gender": gender = text.isEmpty ? .some(nil) : .some(text)
+            case "gender": gender = Self.spacesTrimmed(text).isEmpty ? .some(nil) : .some(text)
             case "profilePic" where !text.isEmpty: profilePic = .some(text)  // a link or data URL as text
             default: continue  // unknown fields are ignored, as in JSON
             }
@@ -67,13 +79,7 @@ struct ProfilePatch: Decodable {
         var changes = ProfileChanges()
         changes.firstName = try firstName.map { try PersonName.normalized($0, field: "firstName") }
         changes.lastName = try lastName.map { try PersonName.normalized($0, field: "lastName") }
-        if let about {
-            let trimmed = about.trimmingCharacters(in: .whitespacesAndNewlines)
-            guard trimmed.count <= Self.maxAbout else {
-                throw APIError.badRequest("about must be at most \(Self.maxAbout) characters", code: "invalid_about")
-            }
-            changes.about = trimmed
-        }
+        if let about { changes.about = try TextInput.optional(about, field: "about", maxLength: Self.maxAbout, code: "invalid_about") }
         if let age {
             if let value = age, !Self.ages.contains(value) {
                 throw APIError.badRequest("age must be between \(Self.ages.lowerBound) and \(Self.ages.upperBound)", code: "invalid_age")
@@ -81,7 +87,7 @@ struct ProfilePatch: Decodable {
             changes.age = .some(age)
         }
         if let gender {
-            let value = gender?.trimmingCharacters(in: .whitespaces).lowercased()
+            let value = gender.map { Self.spacesTrimmed($0).lowercased() }
             if let value, !Self.genders.contains(value) {
                 throw APIError.badRequest("gender must be one of \(Self.genders.joined(separator: ", ")), or null", code: "invalid_gender")
             }

@@ -20,7 +20,7 @@ enum ProfilePicture: Equatable {
             guard ["data:image/jpeg;base64", "data:image/jpg;base64", "data:image/png;base64"].contains(header) else {
                 throw APIError.unsupportedMediaType("A data URL picture must be image/jpeg or image/png, base64-encoded")
             }
-            guard let bytes = Data(base64Encoded: String(value[value.index(after: comma)...]), options: .ignoreUnknownCharacters) else {
+            guard let bytes = Data(base64Encoded: String(value[value.index(after: comma)...])) else {
                 throw APIError.badRequest("profilePic is not valid base64", code: "invalid_picture")
             }
             self = .upload(Array(bytes))

@@ -1,8 +1,9 @@
 import Foundation
 import ServiceKit
 
-/// The two lists a user sees — invites they sent, invites waiting for their answer —
-/// cached in Redis and dropped for both users whenever an invite between them changes.
+/// The two lists a user sees — invites they sent, invites they received (each with its
+/// status, newest first, as the reference listed them) — cached in Redis and dropped for
+/// both users whenever an invite between them changes.
 public struct InviteLists: Sendable {
     let invites: any InviteRepository
     let directory: any Directory
@@ -16,7 +17,7 @@ public struct InviteLists: Sendable {
         try await cache.value(for: "\(kind.rawValue):\(userId)") {
             let found = kind == .sent
                 ? try await invites.sent(by: userId, limit: Self.limit)
-                : try await invites.pending(to: userId, limit: Self.limit)
+                : try await invites.received(by: userId, limit: Self.limit)
             return try await views(found)
         } ?? []
     }

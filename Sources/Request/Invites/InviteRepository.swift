@@ -16,7 +16,7 @@ public protocol InviteRepository: Sendable {
     /// Withdraws a pending invite sent by `userId`; nil when there is none.
     func cancel(id: ObjectId, by userId: String) async throws -> Invite?
     func sent(by userId: String, limit: Int) async throws -> [Invite]
-    func pending(to userId: String, limit: Int) async throws -> [Invite]
+    func received(by userId: String, limit: Int) async throws -> [Invite]
     /// Removes every invite to or from `userId`; returns them.
     func removeAll(involving userId: String, session: MongoSession?) async throws -> [Invite]
 }
@@ -77,10 +77,8 @@ public struct MongoInviteRepository: InviteRepository {
         try await invites.findAll(.eq("fromUserId", userId), options: FindOptions(sort: [("createdAt", .descending)], limit: limit))
     }
 
-    public func pending(to userId: String, limit: Int) async throws -> [Invite] {
-        try await invites.findAll(
-            .eq("toUserId", userId) && .eq("status", InviteStatus.pending.rawValue),
-            options: FindOptions(sort: [("createdAt", .descending)], limit: limit))
+    public func received(by userId: String, limit: Int) async throws -> [Invite] {
+        try await invites.findAll(.eq("toUserId", userId), options: FindOptions(sort: [("createdAt", .descending)], limit: limit))
     }
 
     public func removeAll(involving userId: String, session: MongoSession?) async throws -> [Invite] {

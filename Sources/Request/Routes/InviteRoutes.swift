@@ -27,10 +27,7 @@ struct InviteRoutes: Sendable {
         let me = try context.requireIdentity().userId
         let body = try await request.decodeBody(as: SendInviteRequest.self, context: context)
         let email = try EmailAddress.normalized(body.toEmail, field: "toEmail")
-        let message = (body.message ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-        guard message.count <= Self.maxMessage else {
-            throw APIError.badRequest("message must be at most \(Self.maxMessage) characters", code: "invalid_message")
-        }
+        let message = try TextInput.optional(body.message ?? "", field: "message", maxLength: Self.maxMessage, code: "invalid_message")
         guard let recipient = try await directory.find(email: email) else { throw APIError.notFound("No user has this email") }
         guard recipient._id != me else { throw APIError.badRequest("You cannot invite yourself", code: "self_invite") }
 
@@ -79,15 +76,26 @@ struct InviteRoutes: Sendable {
         return Envelope("Invite cancelled", try await lists.views([cancelled])[0])
     }
 
+    /// `?status=pending|accepted|rejected` keeps only those.
     @Sendable func sent(_ request: Request, context: ServiceRequestContext) async throws -> InviteListResponse {
         let me = try context.requireIdentity().userId
-        return InviteListResponse(message: "Sent requests retrieved successfully", data: try await lists.list(.sent, for: me))
+        return InviteListResponse(message: "Sent requests retrieved successfully",
+                                  data: try Self.filtered(try await lists.list(.sent, for: me), request))
     }
 
-    /// Pending invites only, as the reference README says.
+    /// Every invite received, whatever its status, as the reference's source lists them.
     @Sendable func received(_ request: Request, context: ServiceRequestContext) async throws -> InviteListResponse {
         let me = try context.requireIdentity().userId
-        return InviteListResponse(message: "Received requests retrieved successfully", data: try await lists.list(.received, for: me))
+        return InviteListResponse(message: "Received requests retrieved successfully",
+                                  data: try Self.filtered(try await lists.list(.received, for: me), request))
+    }
+
+    static func filtered(_ invites: [InviteView], _ request: Request) throws -> [InviteView] {
+        guard let raw = request.uri.queryParameters["status"] else { return invites }
+        guard let status = InviteStatus(rawValue: String(raw)) else {
+            throw APIError.badRequest("status must be pending, accepted or rejected", code: "invalid_status")
+        }
+        return invites.filter { $0.status == status }
     }
 
     // MARK: why a change was refused

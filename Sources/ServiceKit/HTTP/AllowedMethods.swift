@@ -24,8 +24,19 @@ public final class AllowedMethods<Context: RequestContext>: @unchecked Sendable 
             return read
         }
         let segments = path.split(separator: "/", omittingEmptySubsequences: true)
-        let methods = Set(routes.filter { Self.matches($0.path, segments) }.map(\.method.rawValue))
-        return methods.sorted()
+        let matching = routes.filter { Self.matches($0.path, segments) }
+        // The router takes a constant segment over a capture (`/patchProfile` over `/:userId`),
+        // and does not come back: only the most specific routes that match count.
+        guard let best = matching.map({ Self.constants($0.path) }).max(by: { $0.lexicographicallyPrecedes($1) }) else { return [] }
+        return Set(matching.filter { Self.constants($0.path) == best }.map(\.method.rawValue)).sorted()
+    }
+
+    /// Per segment, whether it is a constant (1) rather than a capture or wildcard (0).
+    static func constants(_ route: RouterPath) -> [Int] {
+        route.components.map { element in
+            let text = element.description
+            return text.hasPrefix(":") || text.contains("*") || text.contains("{") ? 0 : 1
+        }
     }
 
     static func matches(_ route: RouterPath, _ segments: [Substring]) -> Bool {
