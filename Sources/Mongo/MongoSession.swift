@@ -91,9 +91,11 @@ public final class MongoSession: Sendable {
 
 extension MongoClient {
     /// Runs `body` in a transaction and commits it; if `body` throws, nothing it wrote stays.
-    /// A write conflict with another transaction is retried, up to `attempts` times in all.
+    /// A write conflict with another transaction is retried, up to `attempts` times in all,
+    /// after a short, growing, jittered pause: retried at once, it meets the other
+    /// transaction still open and conflicts again.
     @discardableResult
-    public func withTransaction<T: Sendable>(attempts: Int = 3, _ body: (MongoSession) async throws -> T) async throws -> T {
+    public func withTransaction<T: Sendable>(attempts: Int = 8, _ body: (MongoSession) async throws -> T) async throws -> T {
         try await sessionPermits.withPermit { try await transaction(attempts: attempts, body) }
     }
 
@@ -109,6 +111,7 @@ extension MongoClient {
             } catch {
                 await session.end()
                 guard attempt < attempts, case MongoError.server(let code, _) = error, [112, 251].contains(code) else { throw error }
+                try await Task.sleep(for: .milliseconds(Int.random(in: 1...(5 << min(attempt, 5)))))
                 attempt += 1
             }
         }

@@ -73,4 +73,28 @@ private struct Rollback: Error {}
             #expect(try await accounts.findOne(.eq("_id", "taken"))?.balance == 1)
         }
     }
+
+    /// Transactions writing one document conflict (WriteConflict, 112); each is retried
+    /// until it commits, so every increment lands and none surfaces as an error.
+    @Test func conflictingTransactionsAreRetriedUntilEachCommits() async throws {
+        try await withTestDatabase { db in
+            let accounts = db.collection("accounts", of: Account.self)
+            let notes = db.collection("notes", of: Note.self)
+            try await accounts.insert(Account(_id: "shared", balance: 0))
+            try await notes.insert(Note(_id: ObjectId(), text: "seed"))
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for n in 0..<6 {
+                    group.addTask {
+                        try await db.client.withTransaction { session in
+                            _ = try await accounts.updateOne(.eq("_id", "shared"), .inc("balance", 1), session: session)
+                            try await notes.insert(Note(_id: ObjectId(), text: "inc \(n)"), session: session)
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            #expect(try await accounts.findOne(.eq("_id", "shared"))?.balance == 6)
+            #expect(try await notes.count(.ne("text", "seed")) == 6)
+        }
+    }
 }
