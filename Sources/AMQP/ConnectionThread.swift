@@ -10,18 +10,22 @@ final class ConnectionThread: Sendable {
     let logger: Logger
     private let finished = Atomic<Bool>(false)
     private let connected = Atomic<Bool>(false)
+    private let started = Atomic<Bool>(false)
 
     init(config: AMQPConfiguration, logger: Logger) {
         self.config = config
         self.logger = logger
     }
 
-    /// Starts the thread; its owner calls this at the end of its own init.
+    /// Starts the thread, once (its owner's first use, or its service's `run()`); not after a stop.
     func start(name: String, _ run: @escaping @Sendable () -> Void) {
+        guard shouldRun, started.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return }
         let thread = Thread(block: run)
         thread.name = name
         thread.start()
     }
+
+    var isStarted: Bool { started.load(ordering: .acquiring) }
 
     /// False once the thread has finished, or was told to stop at its next turn.
     var shouldRun: Bool { !finished.load(ordering: .acquiring) }
@@ -63,11 +67,21 @@ final class ConnectionThread: Sendable {
     /// Waits up to `timeout` for the thread to finish by itself (its owner has asked it to),
     /// then makes it stop at its next turn.
     func stop(timeout: Duration) async {
+        // Never started: nothing to wait for, and it must not start later.
+        let neverStarted = started.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
+        if neverStarted {
+            finished.store(true, ordering: .releasing)
+            return
+        }
         wake.signal()
         let deadline = ContinuousClock.now + timeout
-        while shouldRun, ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(10))
-        }
+        // In a task of its own: in a cancelled caller (a service group cancelled after its
+        // grace) every sleep would return at once, and this loop spin a core for `timeout`.
+        await Task { [self] in
+            while shouldRun, ContinuousClock.now < deadline {
+                try? await Task.sleep(for: .milliseconds(10))
+            }
+        }.value
         finished.store(true, ordering: .releasing)
         wake.signal()
     }

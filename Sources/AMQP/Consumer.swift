@@ -1,4 +1,5 @@
 import Logging
+import ServiceLifecycle
 import Synchronization
 
 /// Consumes one queue on a connection and thread of its own, handing each delivery
@@ -9,7 +10,9 @@ import Synchronization
 /// deliveries from the old connection are dropped (the broker redelivers those).
 /// An `ordered` consumer hands deliveries to its handler one at a time, in the order
 /// the broker sent them (for live streams where order matters more than parallelism).
-public final class Consumer: Sendable {
+/// A `Service`: it starts consuming at `start()` or `run()`, never in `init`, and on
+/// graceful shutdown stops taking deliveries and settles the ones in hand before closing.
+public final class Consumer: Service, Sendable {
     public typealias Handler = @Sendable (AMQPDelivery) async -> DeliveryOutcome
 
     struct Settlement {
@@ -32,6 +35,8 @@ public final class Consumer: Sendable {
     let handler: Handler
     /// Set for an ordered consumer: its one handler task reads deliveries from here.
     private let inOrder: AsyncStream<(AMQPDelivery, Int)>.Continuation?
+    private let inOrderStream: AsyncStream<(AMQPDelivery, Int)>?
+    private let orderedTask = Mutex<Task<Void, Never>?>(nil)
 
     public init(config: AMQPConfiguration, topology: Topology = Topology(), queue: String, prefetch: Int = 100, ordered: Bool = false,
                 logger: Logger = Logger(label: "amqp.consumer"), handler: @escaping Handler) {
@@ -41,15 +46,30 @@ public final class Consumer: Sendable {
         self.handler = handler
         let ordered = ordered ? AsyncStream<(AMQPDelivery, Int)>.makeStream() : nil
         inOrder = ordered?.continuation
+        inOrderStream = ordered?.stream
         var logger = logger
         logger[metadataKey: "queue"] = .string(queue)
         thread = ConnectionThread(config: config, logger: logger)
-        if let stream = ordered?.stream {
-            Task { [self] in
-                for await (delivery, generation) in stream { await handle(delivery, generation: generation) }
+    }
+
+    /// Starts consuming (once).
+    public func start() {
+        guard !thread.isStarted else { return }
+        if let stream = inOrderStream {
+            orderedTask.withLock { task in
+                guard task == nil else { return }
+                task = Task { [self] in
+                    for await (delivery, generation) in stream { await handle(delivery, generation: generation) }
+                }
             }
         }
-        thread.start(name: "amqp-consumer") { [self] in run() }
+        thread.start(name: "amqp-consumer") { [self] in runConnection() }
+    }
+
+    public func run() async throws {
+        start()
+        try? await gracefulShutdown()
+        await close()
     }
 
     public var isConnected: Bool { thread.isConnected }
@@ -62,7 +82,7 @@ public final class Consumer: Sendable {
         inOrder?.finish()
     }
 
-    private func run() {
+    private func runConnection() {
         var connection: AMQPConnection?
         var generation = 0
         var backoff = Backoff(max: thread.config.maxBackoffSeconds)

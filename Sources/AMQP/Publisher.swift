@@ -1,4 +1,5 @@
 import Logging
+import ServiceLifecycle
 import Synchronization
 
 /// Publishes with publisher confirms on a connection and thread of its own.
@@ -9,7 +10,9 @@ import Synchronization
 /// confirms are matched as they arrive. If the connection breaks, the publisher
 /// reconnects with backoff, declares its topology again and re-sends every message
 /// not yet confirmed — so a message may reach consumers twice, never zero times.
-public final class Publisher: Sendable {
+/// A `Service`: its connection thread starts with the first publish or `run()` (never in
+/// `init`); on graceful shutdown it waits for the confirms of what was handed over, then closes.
+public final class Publisher: Service, Sendable {
     struct Pending {
         let message: AMQPMessage
         let completion: Completion
@@ -30,7 +33,17 @@ public final class Publisher: Sendable {
         self.topology = topology
         self.maxInFlight = maxInFlight
         thread = ConnectionThread(config: config, logger: logger)
-        thread.start(name: "amqp-publisher") { [self] in run() }
+    }
+
+    /// Starts the connection thread (once).
+    public func start() {
+        thread.start(name: "amqp-publisher") { [self] in runConnection() }
+    }
+
+    public func run() async throws {
+        start()
+        try? await gracefulShutdown()
+        await close()
     }
 
     /// Whether the publisher has a working connection right now (for readiness checks).
@@ -57,7 +70,12 @@ public final class Publisher: Sendable {
                     shared.queued.append(Pending(message: message, completion: completion))
                     return true
                 }
-                if accepted { thread.wake.signal() } else { completion.fail(AMQPError.closed) }
+                if accepted {
+                    start()
+                    thread.wake.signal()
+                } else {
+                    completion.fail(AMQPError.closed)
+                }
             }
         } onCancel: {
             completion.fail(CancellationError())
@@ -73,7 +91,7 @@ public final class Publisher: Sendable {
 
     // MARK: the connection thread
 
-    private func run() {
+    private func runConnection() {
         var connection: AMQPConnection?
         var unconfirmed: [(tag: UInt64, pending: Pending)] = []
         var resend: [Pending] = []

@@ -16,13 +16,11 @@ public func buildAuthApplication(
     let service = config.service
     let clients = try ServiceClients(service, logger: logger)
     let (mongo, database, redis) = (clients.mongo, clients.database, clients.redis)
-    let events = try await EventProducer(database: database, amqp: service.amqp, logger: logger)
+    let events = EventProducer(database: database, amqp: service.amqp, logger: logger)
     let (outbox, publisher, relay) = (events.outbox, events.publisher, events.relay)
 
     let users = MongoUserRepository(database: database, outbox: outbox)
-    try await users.prepare()
     let sessions = MongoSessionStore(database: database, lifetimeDays: config.refreshTokenDays, graceSeconds: config.refreshGraceSeconds)
-    try await sessions.prepare()
 
     let keys = try await SigningKeys.load(
         signingKeyPEM: config.signingKeyPEM, verifyOnlyPEMs: config.verifyKeysPEM, directory: config.keysDirectory, logger: logger)
@@ -44,11 +42,17 @@ public func buildAuthApplication(
     ).add(to: router)
 
     routes?.record("auth", router)
-    return Application(
+    var app = Application(
         router: router,
         server: service.httpServer,
         configuration: .init(address: .hostname(service.host, port: service.port), serverName: "switchboard-auth"),
-        // Shut down in reverse: the server, the relay, then the clients.
-        services: ClientShutdown.closing(publisher: publisher, redis: redis, mongo: mongo) + [relay],
+        // Started in this order; a graceful shutdown stops the HTTP server first, then these in reverse.
+        services: clients.services + [publisher, relay],
         logger: logger)
+    app.beforeServerStarts {
+        try await outbox.prepare()
+        try await users.prepare()
+        try await sessions.prepare()
+    }
+    return app
 }

@@ -15,7 +15,6 @@ public func buildChatApplication(_ config: ChatConfiguration, logger: Logger, ro
     let (mongo, database, redis) = (clients.mongo, clients.database, clients.redis)
 
     let store = MongoChatStore(database: database)
-    try await store.prepare()
     let membership = Membership(store: store, cache: JSONCache(redis: redis, prefix: "chat:v1:member", ttlSeconds: config.permissionCacheSeconds, logger: logger))
 
     let sockets = SocketServer(connectTimeout: .milliseconds(config.connectTimeoutMilliseconds), logger: logger)
@@ -25,7 +24,6 @@ public func buildChatApplication(_ config: ChatConfiguration, logger: Logger, ro
 
     let consumer = EventConsumer(service: service.consumerName, mongo: mongo, database: service.mongoDatabase, amqp: service.amqp, logger: logger)
     ChatEvents.register(on: consumer, store: store, membership: membership, live: live)
-    try await consumer.start()
     // Sockets and REST share one key cache and one deny-list.
     let verifier = JWKSVerifier(url: service.jwksURL, logger: logger)
     let denyList = TokenDenyList(redis: redis, logger: logger)
@@ -40,13 +38,17 @@ public func buildChatApplication(_ config: ChatConfiguration, logger: Logger, ro
     ChatRoutes(store: store, membership: membership, files: ChatFiles(database: database, maxBytes: config.fileMaxBytes), live: live).add(to: router)
 
     routes?.record("chat", router)
-    return Application(
+    var app = Application(
         router: router,
         server: mounts.serverBuilder(maxPayload: config.engine.maxPayload, grace: service.shutdownGrace),
         configuration: .init(address: .hostname(service.host, port: service.port), serverName: "switchboard-chat"),
-        // Shut down in reverse: the server, the sockets, deliveries and consumer, then the clients.
-        services: ClientShutdown.closing(redis: redis, mongo: mongo)
-            + [ClientShutdown("events") { await consumer.close() }, ClientShutdown("deliveries") { await deliveries.close() },
-               ClientShutdown("sockets") { engine.closeAll() }],
+        // Started in this order; a graceful shutdown stops the HTTP server first (its sockets
+        // drain), then these in reverse: the sessions left, deliveries, events, the clients.
+        services: clients.services + [consumer, deliveries, engine],
         logger: logger)
+    app.beforeServerStarts {
+        try await store.prepare()
+        try await consumer.prepare()
+    }
+    return app
 }

@@ -4,26 +4,31 @@ import NIOCore
 /// server's quiescing helper sends `ChannelShouldQuiesceEvent`, and passes everything on.
 /// `cut` says, once the connection is over, whether the grace period ended it (so the
 /// request handler still running on it is cancelled too).
-final class DrainHandler: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = ByteBuffer
-    typealias InboundOut = ByteBuffer
+public final class DrainHandler: ChannelInboundHandler, RemovableChannelHandler {
+    public typealias InboundIn = ByteBuffer
+    public typealias InboundOut = ByteBuffer
 
     let grace: TimeAmount
-    let cut: EventLoopPromise<Bool>
+    let cut: EventLoopPromise<Bool>?
     private var state = DrainState()
     private var deadline: Scheduled<Void>?
 
-    init(grace: TimeAmount, cut: EventLoopPromise<Bool>) {
+    public convenience init(grace: Duration) {
+        self.init(grace: TimeAmount(grace))
+    }
+
+    /// `cut`, when given, is told whether the grace period ended the connection.
+    init(grace: TimeAmount, cut: EventLoopPromise<Bool>? = nil) {
         self.grace = grace
         self.cut = cut
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         state.read()
         context.fireChannelRead(data)
     }
 
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+    public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is ChannelShouldQuiesceEvent {
             switch state.drain() {
             case .none: break
@@ -33,7 +38,7 @@ final class DrainHandler: ChannelInboundHandler, RemovableChannelHandler {
             case .closeAfterGrace:
                 let (channel, cut) = (context.channel, self.cut)
                 deadline = context.eventLoop.scheduleTask(in: grace) {
-                    cut.succeed(true)
+                    cut?.succeed(true)
                     channel.close(promise: nil)
                 }
             }
@@ -41,16 +46,16 @@ final class DrainHandler: ChannelInboundHandler, RemovableChannelHandler {
         context.fireUserInboundEventTriggered(event)
     }
 
-    func channelInactive(context: ChannelHandlerContext) {
+    public func channelInactive(context: ChannelHandlerContext) {
         deadline?.cancel()
         deadline = nil
-        cut.succeed(false)  // a no-op when the grace already ended it
+        cut?.succeed(false)  // a no-op when the grace already ended it
         context.fireChannelInactive()
     }
 
-    func handlerRemoved(context: ChannelHandlerContext) {
+    public func handlerRemoved(context: ChannelHandlerContext) {
         deadline?.cancel()
         deadline = nil
-        cut.succeed(false)
+        cut?.succeed(false)
     }
 }

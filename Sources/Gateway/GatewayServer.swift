@@ -1,37 +1,56 @@
+import ConnectionDrain
 import Logging
 import NIOCore
+import NIOExtras
 import NIOHTTP1
 import NIOPosix
 import ServiceLifecycle
+import Synchronization
 import UnixSignals
 
 /// The gateway: listens where gateway.conf says, proxies, and reloads the file on SIGHUP
 /// (a bad file keeps the configuration in force and says why). Open connections are not
 /// dropped by a reload; they see the new configuration from their next request.
+/// On graceful shutdown (SIGTERM) it drains: it stops accepting, closes idle connections,
+/// answers the requests in progress with `Connection: close`, sends WebSocket tunnels a
+/// close (1001), and cuts what is left when `shutdownGrace` ends.
 public final class GatewayServer: Service, Sendable {
     public let runtime: GatewayRuntime
     let configPath: String?
     let group: any EventLoopGroup
     let pools: PoolRegistry
+    let shutdownGrace: Duration
 
-    public init(config: GatewayConfig, configPath: String?, logger: Logger, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+    public init(config: GatewayConfig, configPath: String?, logger: Logger, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+                shutdownGrace: Duration = .seconds(20)) {
         runtime = GatewayRuntime(config: config, logger: logger)
         self.configPath = configPath
         self.group = group
+        self.shutdownGrace = shutdownGrace
         pools = PoolRegistry(group: group)
     }
 
-    public func start() async throws -> any Channel {
+    /// Listens; with `quiesce`, its connections can be drained.
+    public func start(quiesce: ServerQuiescingHelper? = nil) async throws -> any Channel {
         let config = runtime.config
         let runtime = self.runtime
         let pools = self.pools
+        let grace = shutdownGrace
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelInitializer { channel in
+                guard let quiesce else { return channel.eventLoop.makeSucceededVoidFuture() }
+                return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(quiesce.makeServerChannelHandler(channel: channel))
+                }
+            }
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
+                    // First: a connection that sent nothing closes at once when draining, any other at the grace's end.
+                    try sync.addHandler(DrainHandler(grace: grace))
                     try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)), name: "decoder")
                     try sync.addHandler(ClientHandler(runtime: runtime, pool: pools.pool(for: channel.eventLoop)), name: "proxy")
                 }
@@ -60,7 +79,10 @@ public final class GatewayServer: Service, Sendable {
     }
 
     public func run() async throws {
-        let channel = try await start()
+        let quiesce = ServerQuiescingHelper(group: group)
+        let channel = try await start(quiesce: quiesce)
+        let drained = channel.eventLoop.makePromise(of: Void.self)
+        let draining = Atomic<Bool>(false)
         try await withGracefulShutdownHandler {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
@@ -70,9 +92,15 @@ public final class GatewayServer: Service, Sendable {
                 try await group.next()
                 group.cancelAll()
             }
+            // The listener closed because the gateway drains: wait for its connections (each
+            // is cut at the grace's end at the latest).
+            if draining.load(ordering: .acquiring) { try await drained.futureResult.get() }
         } onGracefulShutdown: {
-            channel.close(promise: nil)
+            draining.store(true, ordering: .releasing)
+            self.runtime.logger.info("draining", metadata: ["grace": "\(self.shutdownGrace)"])
+            quiesce.initiateShutdown(promise: drained)
         }
+        if !draining.load(ordering: .acquiring) { drained.succeed() }  // a promise must be completed
     }
 }
 

@@ -3,6 +3,8 @@ import CMongoc
 import Foundation
 import Logging
 import NIOPosix
+import ServiceLifecycle
+import Synchronization
 
 /// libmongoc logs to stderr by default; route it through swift-log instead.
 private let mongocLogger = Logger(label: "mongoc")
@@ -67,6 +69,9 @@ final class ClientPool: @unchecked Sendable {
     }
 }
 
+/// Where a client's threads are in their life (they start lazily and stop once).
+enum ThreadsState: Sendable { case unstarted, running, closed }
+
 /// Handed to the thread that destroys it; nothing else holds it any more.
 private struct PoolToDestroy: @unchecked Sendable {
     let pointer: OpaquePointer
@@ -74,10 +79,13 @@ private struct PoolToDestroy: @unchecked Sendable {
 }
 
 /// A connection pool to one MongoDB deployment. Every libmongoc call runs on the
-/// client's own threads, never on the caller's event loop.
-public final class MongoClient: Sendable {
+/// client's own threads, never on the caller's event loop. A `Service`: its threads start
+/// with its first call or with `run()`, never in `init`, and stop when the service group
+/// shuts down gracefully (or at `close()`).
+public final class MongoClient: Service, Sendable {
     let pool: ClientPool
-    let threads: NIOThreadPool
+    private let threadPool: NIOThreadPool
+    private let lifecycle = Mutex(ThreadsState.unstarted)
     /// A session holds a pooled client for its whole life; if sessions held them all, the
     /// threads would block popping one and the sessions could never finish. At most
     /// three quarters of the pool goes to sessions; the others wait, off any thread.
@@ -91,9 +99,27 @@ public final class MongoClient: Sendable {
     public init(uri: String, threads: Int = 8, logger: Logger = Logger(label: "mongo")) throws {
         pool = try ClientPool(uri: uri, maxSize: threads * 4)
         sessionPermits = Permits(threads * 3)
-        self.threads = NIOThreadPool(numberOfThreads: threads)
-        self.threads.start()
+        threadPool = NIOThreadPool(numberOfThreads: threads)
         self.logger = logger
+    }
+
+    /// The client's threads, started by the first call that needs them (none once closed).
+    var threads: NIOThreadPool {
+        lifecycle.withLock { state in
+            if state == .unstarted {
+                threadPool.start()
+                state = .running
+            }
+        }
+        return threadPool
+    }
+
+    /// Runs until the service group shuts down gracefully, then closes the client: list it
+    /// before the services that use it (a group stops its services in reverse order).
+    public func run() async throws {
+        _ = threads
+        try? await gracefulShutdown()
+        try await close()
     }
 
     public func database(_ name: String) -> MongoDatabase { MongoDatabase(client: self, name: name) }
@@ -103,9 +129,13 @@ public final class MongoClient: Sendable {
         _ = try await database("admin").runCommand(["ping": 1])
     }
 
-    /// Stops the threads; the pool itself is freed with the last reference.
+    /// Stops the threads after the calls under way; the pool itself is freed with the last reference.
     public func close() async throws {
-        try await threads.shutdownGracefully()
+        let wasRunning = lifecycle.withLock { state in
+            defer { state = .closed }
+            return state == .running
+        }
+        if wasRunning { try await threadPool.shutdownGracefully() }
     }
 
     /// Runs `body` on one of the client's threads with a client from the pool — or, inside a

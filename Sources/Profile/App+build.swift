@@ -13,24 +13,27 @@ public func buildProfileApplication(_ config: ProfileConfiguration, logger: Logg
     let (mongo, database, redis) = (clients.mongo, clients.database, clients.redis)
 
     let profiles = MongoProfileRepository(database: database)
-    try await profiles.prepare()
     let pictures = PictureStore(database: database)
     let cache = JSONCache<ProfileView>(redis: redis, prefix: "profile:v1", ttlSeconds: config.cacheSeconds, logger: logger)
 
     let consumer = EventConsumer(service: service.consumerName, mongo: mongo, database: service.mongoDatabase, amqp: service.amqp, logger: logger)
     ProfileEvents.register(on: consumer, profiles: profiles, pictures: pictures, cache: cache)
-    try await consumer.start()
 
     let router = makeServiceRouter(checks: [.mongo(mongo), .redis(redis), .amqp(consuming: { consumer.isConnected })])
     router.add(middleware: AuthenticationMiddleware(jwksURL: service.jwksURL, redis: redis, logger: logger))
     ProfileRoutes(profiles: profiles, pictures: pictures, cache: cache, pictureMaxBytes: config.pictureMaxBytes).add(to: router)
 
     routes?.record("profile", router)
-    return Application(
+    var app = Application(
         router: router,
         server: service.httpServer,
         configuration: .init(address: .hostname(service.host, port: service.port), serverName: "switchboard-profile"),
-        // Shut down in reverse: the server, the consumer, then the clients.
-        services: ClientShutdown.closing(redis: redis, mongo: mongo) + [ClientShutdown("events") { await consumer.close() }],
+        // Started in this order; a graceful shutdown stops the HTTP server first, then these in reverse.
+        services: clients.services + [consumer],
         logger: logger)
+    app.beforeServerStarts {
+        try await profiles.prepare()
+        try await consumer.prepare()
+    }
+    return app
 }

@@ -1,15 +1,19 @@
 import Logging
 import NIOPosix
+import ServiceLifecycle
 import Synchronization
 
 /// A pool of Redis connections. Every hiredis call runs on the client's own threads;
-/// at most `connections` run at once, each with a connection of its own.
-public final class RedisClient: Sendable {
+/// at most `connections` run at once, each with a connection of its own. A `Service`: the
+/// threads start with the first call or `run()`, never in `init`, and stop on graceful shutdown.
+public final class RedisClient: Service, Sendable {
     public let host: String
     public let port: Int
     let timeoutSeconds: Double
     private let idle = Mutex<[RedisConnection]>([])
-    private let threads: NIOThreadPool
+    private let threadPool: NIOThreadPool
+    private let lifecycle = Mutex(Lifecycle.unstarted)
+    private enum Lifecycle { case unstarted, running, closed }
     let logger: Logger
 
     public init(host: String = "127.0.0.1", port: Int = 6379, connections: Int = 8, timeoutSeconds: Double = 2,
@@ -18,12 +22,33 @@ public final class RedisClient: Sendable {
         self.port = port
         self.timeoutSeconds = timeoutSeconds
         self.logger = logger
-        threads = NIOThreadPool(numberOfThreads: connections)
-        threads.start()
+        threadPool = NIOThreadPool(numberOfThreads: connections)
+    }
+
+    /// Started by the first call that needs them (none once closed).
+    private var threads: NIOThreadPool {
+        lifecycle.withLock { state in
+            if state == .unstarted {
+                threadPool.start()
+                state = .running
+            }
+        }
+        return threadPool
+    }
+
+    /// Runs until graceful shutdown, then closes: list it before the services that use it.
+    public func run() async throws {
+        _ = threads
+        try? await gracefulShutdown()
+        try await close()
     }
 
     public func close() async throws {
-        try await threads.shutdownGracefully()
+        let wasRunning = lifecycle.withLock { state in
+            defer { state = .closed }
+            return state == .running
+        }
+        if wasRunning { try await threadPool.shutdownGracefully() }
         idle.withLock { $0.removeAll() }
     }
 

@@ -12,32 +12,35 @@ public func buildRequestApplication(_ config: RequestConfiguration, logger: Logg
     let service = config.service
     let clients = try ServiceClients(service, logger: logger)
     let (mongo, database, redis) = (clients.mongo, clients.database, clients.redis)
-    let events = try await EventProducer(database: database, amqp: service.amqp, logger: logger)
+    let events = EventProducer(database: database, amqp: service.amqp, logger: logger)
     let (outbox, publisher, relay) = (events.outbox, events.publisher, events.relay)
 
     let directory = MongoDirectory(database: database)
-    try await directory.prepare()
     let invites = MongoInviteRepository(database: database, outbox: outbox)
-    try await invites.prepare()
     let lists = InviteLists(
         invites: invites, directory: directory,
         cache: JSONCache(redis: redis, prefix: "request:v1", ttlSeconds: config.cacheSeconds, logger: logger))
 
     let consumer = EventConsumer(service: service.consumerName, mongo: mongo, database: service.mongoDatabase, amqp: service.amqp, logger: logger)
     RequestEvents.register(on: consumer, directory: directory, invites: invites, lists: lists)
-    try await consumer.start()
 
     let router = makeServiceRouter(checks: [.mongo(mongo), .redis(redis), .amqp(publisher)])
     router.add(middleware: AuthenticationMiddleware(jwksURL: service.jwksURL, redis: redis, logger: logger))
     InviteRoutes(invites: invites, directory: directory, lists: lists, relay: relay).add(to: router)
 
     routes?.record("request", router)
-    return Application(
+    var app = Application(
         router: router,
         server: service.httpServer,
         configuration: .init(address: .hostname(service.host, port: service.port), serverName: "switchboard-request"),
-        // Shut down in reverse: the server, the consumer and the relay, then the clients.
-        services: ClientShutdown.closing(publisher: publisher, redis: redis, mongo: mongo)
-            + [relay, ClientShutdown("events") { await consumer.close() }],
+        // Started in this order; a graceful shutdown stops the HTTP server first, then these in reverse.
+        services: clients.services + [publisher, relay, consumer],
         logger: logger)
+    app.beforeServerStarts {
+        try await outbox.prepare()
+        try await directory.prepare()
+        try await invites.prepare()
+        try await consumer.prepare()
+    }
+    return app
 }

@@ -19,6 +19,7 @@ import Testing
             received.record(delivery)
             return .ack
         }
+        consumer.start()
 
         // 20 lanes publish without pause until the broker has been back for 200 messages each.
         let log = PublishLog()
@@ -82,6 +83,7 @@ extension BrokerCrashTests {
             received.record(delivery)
             return .ack
         }
+        consumer.start()
         try await publisher.publish(t.message("before"))
         #expect(await received.wait(timeout: .seconds(10)) { $0.ids == ["before"] })
 

@@ -14,6 +14,7 @@ import Testing
             received.record(delivery)
             return .ack
         }
+        consumer.start()
         let count = 10_000
         try await withThrowingTaskGroup(of: Void.self) { group in
             for i in 0..<count { group.addTask { try await publisher.publish(t.message("m\(i)")) } }
@@ -38,6 +39,7 @@ import Testing
             order.withLock { $0.append(delivery.message.messageId ?? "?") }
             return .ack
         }
+        consumer.start()
         let count = 300
         for i in 0..<count { try await publisher.publish(t.message("m\(i)")) }
         let all = await Received().wait(timeout: .seconds(30)) { _ in order.withLock { $0.count } == count }
@@ -57,6 +59,7 @@ import Testing
             got.withLock { $0 = delivery }
             return .ack
         }
+        consumer.start()
         try await publisher.publish(t.message("p1", routingKey: "test.props"))
         let arrived = await Received().wait(timeout: .seconds(10)) { _ in got.withLock { $0 != nil } }
         #expect(arrived)
@@ -76,6 +79,7 @@ import Testing
             handled.record(delivery)
             return delivery.message.messageId == "poison" ? .reject(requeue: false) : .ack
         }
+        consumer.start()
         try await publisher.publish(t.message("poison"))
         try await publisher.publish(t.message("fine"))
         #expect(await handled.wait(timeout: .seconds(10)) { $0.ids.count == 2 })
@@ -86,6 +90,7 @@ import Testing
             dead.record(delivery)
             return .ack
         }
+        deadConsumer.start()
         #expect(await dead.wait(timeout: .seconds(10)) { $0.ids == ["poison"] })
         await deadConsumer.close()
         #expect(try await AMQPAdmin(config: config).messageCount(t.queue) == 0)
@@ -101,6 +106,7 @@ import Testing
             attempts.record(delivery)
             return delivery.redelivered ? .ack : .reject(requeue: true)
         }
+        consumer.start()
         try await publisher.publish(t.message("again"))
         #expect(await attempts.wait(timeout: .seconds(10)) { $0.deliveries == 2 })
         #expect(attempts.redelivered == 1)

@@ -5,6 +5,7 @@ import HummingbirdTesting
 import Logging
 import Mongo
 import ServiceKit
+import ServiceTestSupport
 import TestSupport
 
 /// The auth service as `buildAuthApplication` makes it, on the test servers with a
@@ -25,7 +26,7 @@ private func runAuthApp(
     let database = TestServers.uniqueName("auth")
     var values = [
         "MONGO_URI": TestServers.mongoURI, "MONGO_DATABASE": database, "REDIS_PORT": String(TestServers.redisPort),
-        "AMQP_PORT": String(TestServers.amqpPort),
+        "AMQP_PORT": String(TestServers.amqpPort), "AUTH_SIGNING_KEY": TestSigningKey.pem,
     ]
     if !live { values["AUTH_LOGIN_MAX_ATTEMPTS"] = "100000" }
     values.merge(settings) { _, new in new }

@@ -98,6 +98,7 @@ private struct Flaky: Error {}
             dead.add(delivery)
             return .ack
         }
+        deadConsumer.start()
         #expect(await dead.wait(timeout: .seconds(20)) { $0.count == 2 })
         let byId = Dictionary(uniqueKeysWithValues: dead.all.map { ($0.message.messageId ?? "", $0.message) })
         let poison = try #require(byId.first { $0.key != "junk" }?.value)

@@ -71,6 +71,7 @@ private struct SignupFailed: Error {}
                 seen.add(delivery)
                 return .ack
             }
+            consumer.start()
             #expect(await seen.wait(timeout: .seconds(20)) { $0.count >= 50 })
             try await Task.sleep(for: .milliseconds(300))  // room for a duplicate to show up
             let ids = seen.all.compactMap(\.message.messageId)
@@ -116,6 +117,57 @@ private struct SignupFailed: Error {}
             #expect(try await OutboxRelay(outbox: outbox, publisher: publisher).relayPending() == 1)
             await publisher.close()
             try await bed.cleanUp([])
+        }
+    }
+
+    /// SIGTERM while a round waits for the broker's confirms (the broker hangs a moment):
+    /// the round gets its grace to finish, so what went out is marked sent, and the next
+    /// start sends nothing twice. Cancelled at once, the broker would deliver the batch and
+    /// the next start send it again.
+    @Test func aRoundUnderWayAtShutdownFinishesSoNothingIsSentTwice() async throws {
+        try await TestServers.faultAMQPLock.withLock {
+            let server = TestServers.faultAMQP
+            let bed = try EventTestBed(amqpPort: server.port)
+            let outbox = Outbox(database: bed.database)
+            try await outbox.prepare()
+            try await AMQPAdmin(config: bed.amqp).declare(EventTopology.consumer(service: bed.service, type: UserCreated.type))
+            let seen = Seen()
+            let consumer = Consumer(config: bed.amqp, queue: bed.queue(UserCreated.self)) { delivery in
+                seen.add(delivery)
+                return .ack
+            }
+            consumer.start()
+            let publisher = Publisher(config: bed.amqp, topology: EventTopology.producer)
+            let relay = OutboxRelay(outbox: outbox, publisher: publisher, pollInterval: .milliseconds(50))
+            // As in a service: the relay stops first, then its publisher.
+            let group = ServiceGroup(services: [publisher, relay], logger: Logger(label: "test"))
+            let running = Task { try await group.run() }
+            #expect(await eventually(timeout: .seconds(10)) { publisher.isConnected && consumer.isConnected })
+
+            try await TestServers.servers("pause", server.name)
+            let total = 100
+            for i in 0..<total {
+                try await bed.mongo.withTransaction { session in
+                    try await outbox.record(UserCreated(userId: "u\(i)", email: "u\(i)@example.com", firstName: "U", lastName: "\(i)"),
+                                            correlationId: "c\(i)", session: session)
+                }
+            }
+            relay.notify()
+            try await Task.sleep(for: .milliseconds(500))  // the round has sent the batch and waits for confirms
+            await group.triggerGracefulShutdown()
+            try await Task.sleep(for: .seconds(1))
+            try await TestServers.servers("resume", server.name)
+            try await running.value
+            #expect(try await outbox.pendingCount() == 0, "the round finished within its grace and marked the batch sent")
+
+            #expect(await seen.wait(timeout: .seconds(20)) { Set($0.compactMap(\.message.messageId)).count == total })
+            let next = Publisher(config: bed.amqp, topology: EventTopology.producer)
+            try await OutboxRelay(outbox: outbox, publisher: next).relayPending()
+            try await Task.sleep(for: .milliseconds(500))  // room for a duplicate to show up
+            #expect(seen.all.count == total, "no event was sent twice")
+            await consumer.close()
+            await next.close()
+            try await bed.cleanUp([UserCreated.self])
         }
     }
 }

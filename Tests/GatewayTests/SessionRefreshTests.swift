@@ -7,6 +7,7 @@ import Mongo
 import ServiceKit
 import Synchronization
 import Testing
+import ServiceTestSupport
 import TestSupport
 @testable import Gateway
 
@@ -54,6 +55,7 @@ import TestSupport
         let config = try AuthConfiguration.load(from: Environment([
             "MONGO_URI": TestServers.mongoURI, "MONGO_DATABASE": database, "REDIS_PORT": String(TestServers.redisPort),
             "AMQP_PORT": String(TestServers.amqpPort), "AUTH_LOGIN_MAX_ATTEMPTS": "1000", "LOG_LEVEL": "warning",
+            "AUTH_SIGNING_KEY": TestSigningKey.pem,
         ]))
         let echo = try await Upstream.start("echo")
         try await TestServers.serviceStacks.withLock {

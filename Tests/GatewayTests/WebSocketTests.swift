@@ -14,16 +14,16 @@ import Glibc
             route /chat/ { upstream 127.0.0.1:\(echo.port); strip_prefix /chat; }
             route /chat/socket { upstream 127.0.0.1:\(echo.port); strip_prefix /chat; websocket on; read_timeout 2s; }
             """) { _, port in
-            let socket = try RawWebSocket(port: port, path: "/chat/socket?EIO=4")
+            let socket = try await RawWebSocket.connect(port: port, path: "/chat/socket?EIO=4")
             #expect(socket.handshake.hasPrefix("HTTP/1.1 101"))
             #expect(socket.handshake.lowercased().contains("upgrade: websocket"))
             for message in ["hello", "second message", String(repeating: "z", count: 100)] {
                 try socket.sendText(message)
-                #expect(try socket.receiveText() == "echo: \(message)")
+                #expect(try await socket.nextText() == "echo: \(message)")
             }
             // Quiet for longer than the idle timeout: the tunnel is closed.
             try await Task.sleep(for: .milliseconds(2600))
-            #expect(throws: (any Error).self) { try socket.sendText("late"); _ = try socket.receiveText() }
+            await #expect(throws: (any Error).self) { try socket.sendText("late"); _ = try await socket.nextText() }
             socket.close()
 
             // A route without `websocket on` does not upgrade.
@@ -34,13 +34,24 @@ import Glibc
     }
 }
 
-/// A WebSocket client on a blocking socket: enough to prove bytes cross the gateway.
-final class RawWebSocket {
+/// A WebSocket client on a blocking socket: enough to prove bytes cross the gateway. Its
+/// blocking reads run on threads of their own (`connect`, `nextText`; `receiveClose` for a thread of the caller's): on the
+/// cooperative pool (two threads here) they would stall every other test of the process.
+final class RawWebSocket: @unchecked Sendable {
+    static func connect(port: Int, path: String) async throws -> RawWebSocket {
+        try await onOwnThread { try RawWebSocket(port: port, path: path) }
+    }
+
+    func nextText() async throws -> String {
+        try await onOwnThread { try self.receiveText() }
+    }
+
+
     let fd: Int32
     private(set) var handshake = ""
     private var buffer: [UInt8] = []
 
-    init(port: Int, path: String) throws {
+    private init(port: Int, path: String) throws {
         fd = try connectLoopback(port: port, receiveTimeoutSeconds: 5)
         try write(Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".utf8))
         while true {
@@ -67,7 +78,7 @@ final class RawWebSocket {
         try write(frame)
     }
 
-    func receiveText() throws -> String {
+    private func receiveText() throws -> String {
         while buffer.count < 2 { try fill() }
         var length = Int(buffer[1] & 0x7F)
         var offset = 2
@@ -80,6 +91,24 @@ final class RawWebSocket {
         let text = String(decoding: buffer[offset..<(offset + length)], as: UTF8.self)
         buffer.removeFirst(offset + length)
         return text
+    }
+
+    /// Reads frames until a close frame: true and its status code, or false if the connection ended first.
+    func receiveClose() throws -> (Bool, Int) {
+        while true {
+            while buffer.count < 2 {
+                do { try fill() } catch { return (false, 0) }
+            }
+            let opcode = buffer[0] & 0x0F
+            let length = Int(buffer[1] & 0x7F)
+            guard length < 126 else { throw POSIXError(.EPROTO) }
+            while buffer.count < 2 + length {
+                do { try fill() } catch { return (false, 0) }
+            }
+            let payload = Array(buffer[2..<(2 + length)])
+            buffer.removeFirst(2 + length)
+            if opcode == 0x8 { return (true, payload.count >= 2 ? Int(payload[0]) << 8 | Int(payload[1]) : 0) }
+        }
     }
 
     func close() { Glibc.close(fd) }

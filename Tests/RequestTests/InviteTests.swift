@@ -221,7 +221,9 @@ final class AnswerWatcher: Sendable {
         for type in [RequestAccepted.type, RequestRejected.type] {
             try await AMQPAdmin(config: amqp).declare(EventTopology.consumer(service: service, type: type))
         }
-        return AnswerWatcher(service: service)
+        let watcher = AnswerWatcher(service: service)
+        for consumer in watcher.consumers { consumer.start() }
+        return watcher
     }
 
     func wait(for requestId: String) async throws -> Answer {

@@ -46,6 +46,7 @@ public struct Stack: Sendable {
         let authApp = try await buildAuthApplication(
             try AuthConfiguration.load(from: Environment(common.merging([
                 "MONGO_DATABASE": names.auth, "REDIS_PORT": String(TestServers.redisPort), "AUTH_LOGIN_MAX_ATTEMPTS": "100000",
+                "AUTH_SIGNING_KEY": TestSigningKey.pem,
             ]) { _, new in new })),
             logger: Logger(label: "auth"), routes: routes)
         do {

@@ -74,6 +74,7 @@ import Glibc
                 seen.add(delivery)
                 return .ack
             }
+            consumer.start()
             try await Task.sleep(for: .seconds(1))
             #expect(seen.all.isEmpty, "nothing was published before the crash")
 

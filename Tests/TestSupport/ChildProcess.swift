@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -122,6 +123,43 @@ public func rawExchange(port: Int, _ bytes: [UInt8]) async throws -> RawHTTPResp
 public func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
         Thread { continuation.resume(with: Result { try body() }) }.start()
+    }
+}
+
+/// Blocking work started on a thread of its own at once, its result awaited later. What
+/// it measures (when a socket closed, say) is taken on that thread, so it does not wait
+/// for a turn on a busy cooperative pool the way an `async let` child task would.
+public final class ThreadWork<T: Sendable>: Sendable {
+    private enum State {
+        case running
+        case waiting(CheckedContinuation<T, any Error>)
+        case done(Result<T, any Error>)
+    }
+    private let state = Mutex(State.running)
+
+    public init(_ body: @escaping @Sendable () throws -> T) {
+        Thread { [self] in
+            let result = Result { try body() }
+            let waiter = state.withLock { state -> CheckedContinuation<T, any Error>? in
+                defer { state = .done(result) }
+                if case .waiting(let continuation) = state { return continuation }
+                return nil
+            }
+            waiter?.resume(with: result)
+        }.start()
+    }
+
+    public var value: T {
+        get async throws {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+                let result = state.withLock { state -> Result<T, any Error>? in
+                    if case .done(let result) = state { return result }
+                    state = .waiting(continuation)
+                    return nil
+                }
+                if let result { continuation.resume(with: result) }
+            }
+        }
     }
 }
 

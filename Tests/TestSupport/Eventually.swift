@@ -2,7 +2,8 @@
 /// `timeout`. A condition that throws counts as not holding yet.
 public func eventually(timeout: Duration = .seconds(20), _ condition: @Sendable () async throws -> Bool) async -> Bool {
     let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
+    // A cancelled task's sleeps return at once: stop asking rather than spin a core.
+    while ContinuousClock.now < deadline, !Task.isCancelled {
         if (try? await condition()) == true { return true }
         try? await Task.sleep(for: .milliseconds(20))
     }

@@ -3,6 +3,7 @@ import CryptoExtras
 import Foundation
 import JWTKit
 import Logging
+import NIOPosix
 
 /// The RSA keys that sign and verify access tokens, and their public JWKS document.
 public struct SigningKeys: Sendable {
@@ -14,7 +15,17 @@ public struct SigningKeys: Sendable {
 
     /// Keys from the environment, else from `directory` (`<kid>.pem` files; the last by
     /// name signs; an empty or missing directory gets a new key first), else one fresh key.
+    /// Made on a thread pool: a new RSA key is a second of CPU, which on the cooperative
+    /// pool would hold up every task of the process.
     public static func load(signingKeyPEM: String?, verifyOnlyPEMs: String?, directory: String?, logger: Logger) async throws -> SigningKeys {
+        let keys = try await NIOThreadPool.singleton.runIfActive {
+            try privateKeys(signingKeyPEM: signingKeyPEM, verifyOnlyPEMs: verifyOnlyPEMs, directory: directory, logger: logger)
+        }
+        return try await SigningKeys(keys: keys)
+    }
+
+    static func privateKeys(signingKeyPEM: String?, verifyOnlyPEMs: String?, directory: String?, logger: Logger) throws
+        -> [(kid: String, key: JWTKit.Insecure.RSA.PrivateKey)] {
         var keys: [(kid: String, key: JWTKit.Insecure.RSA.PrivateKey)] = []
         if let signingKeyPEM {
             // Older keys first: the last one signs.
@@ -38,7 +49,7 @@ public struct SigningKeys: Sendable {
             logger.warning("neither AUTH_SIGNING_KEY nor AUTH_KEYS_DIR is set: signing with a key made at start (tokens do not survive a restart)")
             keys.append(("generated-\(UUID().uuidString.prefix(8).lowercased())", try generate()))
         }
-        return try await SigningKeys(keys: keys)
+        return keys
     }
 
     /// A first key for a directory that has none (a fresh local or docker-compose stack),

@@ -20,7 +20,7 @@ public protocol ChatStore: Sendable {
     func leave(chatId: ObjectId, userId: String, now: Date) async throws -> LeaveOutcome
 
     func add(_ message: Message) async throws
-    /// Newest first, older than `before` when given.
+    /// Newest first, written before the message `before` when given.
     func messages(chatId: String, before: ObjectId?, limit: Int) async throws -> [Message]
     func markRead(chatId: String, userId: String) async throws
     /// The message a file was sent with.
@@ -53,7 +53,7 @@ public struct MongoChatStore: ChatStore {
 
     public func prepare() async throws {
         try await chats.createIndexes([Index("directKey", unique: true), Index([("participants", .ascending), ("updatedAt", .descending)])])
-        try await messages.createIndexes([Index([("chatId", .ascending), ("_id", .descending)]), Index("file.fileId")])
+        try await messages.createIndexes([Index([("chatId", .ascending), ("createdAt", .descending), ("_id", .descending)]), Index("file.fileId")])
         try await connections.createIndexes([Index("user1"), Index("user2")])
     }
 
@@ -149,10 +149,18 @@ public struct MongoChatStore: ChatStore {
         _ = try await chats.updateOne(.eq("_id", chatId), Update.set("lastMessage", try BSONEncoder().encode(last)).set("updatedAt", message.createdAt))
     }
 
+    /// In the order they were written: by `createdAt`, then id. (Ids alone do not order
+    /// them: replicas make ids apart, and two made in one second sort by chance.)
     public func messages(chatId: String, before: ObjectId?, limit: Int) async throws -> [Message] {
         var filter: Filter = .eq("chatId", chatId)
-        if let before { filter = filter && .lt("_id", before) }
-        return try await messages.findAll(filter, options: FindOptions(sort: [("_id", .descending)], limit: limit))
+        if let before {
+            if let anchor = try await messages.findOne(.eq("_id", before) && .eq("chatId", chatId)) {
+                filter = filter && (.lt("createdAt", anchor.createdAt) || (.eq("createdAt", anchor.createdAt) && .lt("_id", before)))
+            } else {
+                filter = filter && .lt("_id", before)  // a cursor whose message is gone: its id is the best guess
+            }
+        }
+        return try await messages.findAll(filter, options: FindOptions(sort: [("createdAt", .descending), ("_id", .descending)], limit: limit))
     }
 
     public func markRead(chatId: String, userId: String) async throws {

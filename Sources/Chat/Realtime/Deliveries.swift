@@ -1,14 +1,16 @@
 import AMQP
 import Foundation
 import Logging
+import ServiceLifecycle
 
 /// Carries what happens in a chat's room to the other chat replicas, whose sockets may be
 /// in it (new messages, members who left or were removed): a fanout exchange, and a queue
 /// per replica that goes when the replica does, consumed in order so a removal comes
 /// before the messages sent after it. Delivery is live-only (a socket that is not
 /// connected reads history over REST), so the messages are not persistent and a replica
-/// skips its own.
-final class Deliveries: Sendable {
+/// skips its own. A `Service`: it connects and sends from `run()` on, and stops with the
+/// service group.
+final class Deliveries: Service, Sendable {
     static let exchange = "switchboard.chat.deliveries"
     let replicaId = UUID().uuidString
     private let publisher: Publisher
@@ -17,7 +19,7 @@ final class Deliveries: Sendable {
     /// Publishing waits for the broker's confirm: a queue and one task keep that wait (and
     /// any broker outage) away from the socket that sent the message, and keep the order.
     private let outgoing: AsyncStream<Delivery>.Continuation
-    private let sender: Task<Void, Never>
+    private let queued: AsyncStream<Delivery>
 
     struct Delivery: Codable, Sendable {
         let replicaId: String
@@ -39,18 +41,30 @@ final class Deliveries: Sendable {
             return .ack
         }
         self.logger = logger
-        let (stream, continuation) = AsyncStream<Delivery>.makeStream(bufferingPolicy: .bufferingNewest(10_000))
-        outgoing = continuation
-        sender = Task {
-            for await delivery in stream {
-                do {
-                    let body = try Deliveries.encoder.encode(delivery)
-                    try await publisher.publish(AMQPMessage(exchange: Deliveries.exchange, routingKey: "", body: Array(body), persistent: false))
-                } catch {
-                    logger.warning("live delivery to other replicas failed: \(error)", metadata: ["chatId": "\(delivery.event.chatId)"])
+        (queued, outgoing) = AsyncStream<Delivery>.makeStream(bufferingPolicy: .bufferingNewest(10_000))
+    }
+
+    /// Sends what the replica's sockets did, and hands the other replicas' events to
+    /// `deliver`, until the service group shuts down gracefully.
+    func run() async throws {
+        consumer.start()
+        publisher.start()
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { [self] in
+                for await delivery in queued {
+                    do {
+                        let body = try Deliveries.encoder.encode(delivery)
+                        try await publisher.publish(AMQPMessage(exchange: Deliveries.exchange, routingKey: "", body: Array(body), persistent: false))
+                    } catch {
+                        logger.warning("live delivery to other replicas failed: \(error)", metadata: ["chatId": "\(delivery.event.chatId)"])
+                    }
                 }
             }
+            try? await gracefulShutdown()
+            outgoing.finish()
         }
+        await consumer.close()
+        await publisher.close()
     }
 
     var isConnected: Bool { publisher.isConnected && consumer.isConnected }
@@ -58,13 +72,6 @@ final class Deliveries: Sendable {
     /// Tells the other replicas; a broker outage costs them the live copy, never the message.
     func publish(_ event: RoomEvent) {
         outgoing.yield(Delivery(replicaId: replicaId, event: event))
-    }
-
-    func close() async {
-        outgoing.finish()
-        sender.cancel()
-        await consumer.close()
-        await publisher.close()
     }
 
     static let encoder: JSONEncoder = {

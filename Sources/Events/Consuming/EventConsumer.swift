@@ -2,6 +2,7 @@ import AMQP
 import Foundation
 import Logging
 import Mongo
+import ServiceLifecycle
 import Synchronization
 
 /// What a handler gets besides the event: the transaction to write in (so its writes
@@ -30,8 +31,11 @@ public struct RetryPolicy: Sendable {
 /// Runs a service's event handlers: one durable queue per event type, each event
 /// applied once (idempotent on its id, in one transaction with the handler's writes),
 /// acked only after that commit, a failing handler retried with backoff and then
-/// dead-lettered with the reason in its headers.
-public final class EventConsumer: Sendable {
+/// dead-lettered with the reason in its headers. A `Service`: it consumes from `run()`
+/// on, and on graceful shutdown stops taking deliveries, finishes and acks those in
+/// hand, then closes (what it could not finish in time the broker redelivers, and the
+/// marker makes it apply once).
+public final class EventConsumer: Service, Sendable {
     typealias RawHandler = @Sendable (AMQPDelivery) async -> DeliveryOutcome
 
     public let service: String
@@ -43,6 +47,7 @@ public final class EventConsumer: Sendable {
     let logger: Logger
     private let handlers = Mutex<[(type: String, handler: RawHandler)]>([])
     private let consumers = Mutex<[Consumer]>([])
+    private let prepared = Mutex(false)
     private let deadLetters: Publisher
 
     public init(service: String, mongo: MongoClient, database: String, amqp: AMQPConfiguration,
@@ -58,17 +63,23 @@ public final class EventConsumer: Sendable {
             config: amqp, topology: Topology(exchanges: [.direct(EventTopology.deadLetterExchange)]), logger: logger)
     }
 
-    /// Registers the handler of one event type; call before `start()`.
+    /// Registers the handler of one event type; call before `run()`.
     public func on<P: EventPayload>(_ type: P.Type, _ handler: @escaping @Sendable (EventEnvelope<P>, EventContext) async throws -> Void) {
         let queue = EventTopology.queue(service: service, type: P.type)
         let raw: RawHandler = { [self] delivery in await handle(delivery, queue: queue, as: P.self, handler) }
         handlers.withLock { $0.append((P.type, raw)) }
     }
 
-    /// Declares the queues (so events published from now on are kept) and starts
-    /// consuming every registered event type. With the broker down it starts anyway:
-    /// the consumers connect, and declare their queues, when it is back.
-    public func start() async throws {
+    public func run() async throws {
+        try await start()
+        try? await gracefulShutdown()
+        await close()
+    }
+
+    /// Declares the queues, so events published from now on are kept: the service calls
+    /// this before its HTTP server answers. With the broker down it returns anyway: the
+    /// consumers connect, and declare their queues, when it is back.
+    public func prepare() async throws {
         try await processed.prepare()
         let registered = handlers.withLock { $0 }
         let admin = AMQPAdmin(config: amqp)
@@ -78,19 +89,34 @@ public final class EventConsumer: Sendable {
             // Each consumer declares its queue when it connects; the service need not wait for the broker.
             logger.warning("event queues not declared yet (broker unreachable), declaring on connect: \(error)")
         }
-        let started = registered.map { entry in
-            Consumer(config: amqp, topology: EventTopology.consumer(service: service, type: entry.type),
-                     queue: EventTopology.queue(service: service, type: entry.type), prefetch: prefetch,
-                     logger: logger, handler: entry.handler)
+        prepared.withLock { $0 = true }
+    }
+
+    /// Prepares (unless done) and starts consuming every registered event type, once.
+    /// `run()` does this, then waits for the shutdown; call it directly only outside a service group.
+    public func start() async throws {
+        if !prepared.withLock({ $0 }) { try await prepare() }
+        let registered = handlers.withLock { $0 }
+        let started: [Consumer] = consumers.withLock { consumers in
+            guard consumers.isEmpty else { return [] }
+            consumers = registered.map { entry in
+                Consumer(config: amqp, topology: EventTopology.consumer(service: service, type: entry.type),
+                         queue: EventTopology.queue(service: service, type: entry.type), prefetch: prefetch,
+                         logger: logger, handler: entry.handler)
+            }
+            return consumers
         }
-        consumers.withLock { $0 += started }
+        for consumer in started { consumer.start() }
     }
 
     /// Whether every queue's consumer is connected (for readiness checks).
     public var isConnected: Bool { consumers.withLock { $0.allSatisfy(\.isConnected) } }
 
+    /// Stops every queue's consumer at once (each settles what it has in hand), then the dead-letter publisher.
     public func close() async {
-        for consumer in consumers.withLock({ $0 }) { await consumer.close() }
+        await withTaskGroup(of: Void.self) { group in
+            for consumer in consumers.withLock({ $0 }) { group.addTask { await consumer.close() } }
+        }
         await deadLetters.close()
     }
 

@@ -18,13 +18,36 @@ public final class OutboxRelay: Service, Sendable {
     let logger: Logger
     private let notified = Atomic<Bool>(false)
 
+    /// How long a round under way at shutdown may take to finish.
+    let finishGrace: Duration
+
     public init(outbox: Outbox, publisher: Publisher, batchSize: Int = 200, pollInterval: Duration = .seconds(1),
-                logger: Logger = Logger(label: "outbox")) {
+                finishGrace: Duration = .seconds(5), logger: Logger = Logger(label: "outbox")) {
         self.outbox = outbox
         self.publisher = publisher
         self.batchSize = batchSize
         self.pollInterval = pollInterval
+        self.finishGrace = finishGrace
         self.logger = logger
+    }
+
+    /// Runs `round`; graceful shutdown lets it finish for `finishGrace`, then cancels it.
+    private func finishingOnGracefulShutdown<T: Sendable>(_ round: @escaping @Sendable () async throws -> T) async throws -> T {
+        let grace = finishGrace
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await round() }
+            group.addTask {
+                try? await gracefulShutdown()
+                try? await Task.sleep(for: grace)
+                return nil
+            }
+            defer { group.cancelAll() }
+            while let result = try await group.next() {
+                if let value = result { return value }
+                throw CancellationError()  // the grace ran out before the round finished
+            }
+            throw CancellationError()
+        }
     }
 
     /// Something was just recorded: relay it now rather than at the next poll.
@@ -63,12 +86,13 @@ public final class OutboxRelay: Service, Sendable {
         }
     }
 
-    /// Relays until graceful shutdown, which cancels a round still waiting for the broker:
-    /// its entries stay pending and go out at the next start.
+    /// Relays until graceful shutdown. A round under way then gets `finishGrace` to finish
+    /// (the entries it publishes are marked sent); one still waiting for the broker after
+    /// that is cancelled, and its entries stay pending for the next start.
     public func run() async throws {
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             do {
-                _ = try await cancelWhenGracefulShutdown { try await self.relayPending() }
+                _ = try await finishingOnGracefulShutdown { try await self.relayPending() }
             } catch is CancellationError {
                 return
             } catch {

@@ -28,6 +28,8 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
     /// Request ids need to be unique, not secret: a fast generator seeded from the system's.
     private var ids = RequestIds()
     private var queued: [HTTPServerRequestPart] = []
+    /// The gateway is shutting down: no request after the one in progress.
+    private var draining = false
 
     enum State {
         case idle
@@ -217,6 +219,21 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
         context.fireChannelWritabilityChanged()
     }
 
+    /// The gateway drains: an idle connection closes now; a request in progress is answered
+    /// with `Connection: close`, and the connection closes after it (requests pipelined
+    /// behind it are not taken: the client sends them again elsewhere).
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is ChannelShouldQuiesceEvent else { return context.fireUserInboundEventTriggered(event) }
+        draining = true
+        switch state {
+        case .idle: context.close(promise: nil)
+        case .proxying(let exchange): exchange.keepAlive = false
+        case .answered: state = .answered(keepAlive: false)
+        case .upgraded: break  // the tunnel's splices drain it
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         // Malformed HTTP never reaches an upstream: 400 and close.
         if error is HTTPParserError, case .idle = state {
@@ -235,7 +252,7 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
         let requestId = fields.requestId.flatMap { RequestIdMiddleware<ServiceRequestContext>.isAcceptable($0) ? $0 : nil } ?? ids.next()
         let peer = self.peer ?? ("unknown", false)
         let clientAddress = snapshot.clientAddress.resolve(peerIP: peer.ip, peerTrusted: peer.trusted, forwardedFor: fields.forwardedFor)
-        let keepAlive = head.isKeepAlive
+        let keepAlive = head.isKeepAlive && !draining
 
         if head.uri.utf8.count + fields.bytes > snapshot.config.maxHeaderBytes {
             return respond(status: .requestHeaderFieldsTooLarge, code: "headers_too_large", message: "Request headers are too large", requestId: requestId, keepAlive: false)
@@ -297,6 +314,7 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
         let exchange = Exchange(route: active, upstreamHead: refreshToken == nil ? upstreamHead(cookie: cookie) : ByteBuffer(),
                                 requestId: requestId, clientAddress: clientAddress, request: head,
                                 origin: fields.origin, isUpgrade: isUpgrade, chunked: fields.chunked)
+        exchange.keepAlive = keepAlive
         state = .proxying(exchange)
         guard let refreshToken, let sessions = snapshot.config.sessionRefresh else { return connect(exchange) }
         refreshSession(exchange, token: refreshToken, settings: sessions, forwardedFor: forwardedFor) { [self] outcome in

@@ -1,6 +1,7 @@
 import Logging
 import Mongo
 import Redis
+import ServiceLifecycle
 
 /// The MongoDB database and Redis every service opens from its configuration.
 public struct ServiceClients: Sendable {
@@ -13,4 +14,8 @@ public struct ServiceClients: Sendable {
         database = mongo.database(service.mongoDatabase)
         redis = RedisClient(host: service.redisHost, port: service.redisPort, logger: logger)
     }
+
+    /// The clients as services, in the order they start (a service group stops them in
+    /// reverse, after everything listed after them).
+    public var services: [any Service] { [mongo, redis] }
 }

@@ -10,7 +10,9 @@ import Synchronization
 
 /// An Engine.IO 4 server: sessions over HTTP long-polling and WebSocket, the upgrade
 /// from one to the other, heartbeats. What the messages mean is its handler's business.
-public final class EngineServer: Sendable {
+/// A `Service` of the application that mounts it: when the service group shuts down it
+/// closes every session left (those not in a transport when the HTTP server drained).
+public final class EngineServer: Service, Sendable {
     public let configuration: EngineConfiguration
     let handler: any EngineHandler
     let logger: Logger
@@ -32,6 +34,11 @@ public final class EngineServer: Sendable {
         sessions.withLock { $0[session.id] = session }
         session.startHeartbeat()
         return session
+    }
+
+    public func run() async throws {
+        try? await gracefulShutdown()
+        closeAll()
     }
 
     /// Closes every session (at shutdown): waiting long-polls are answered with a close

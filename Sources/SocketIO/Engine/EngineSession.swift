@@ -154,7 +154,7 @@ public final class EngineSession: Sendable {
     /// Waits (up to `limit`) for a probing upgrade to finish; true if the WebSocket took over.
     func upgradeSettled(within limit: Duration) async -> Bool {
         let deadline = ContinuousClock.now + limit
-        while ContinuousClock.now < deadline {
+        while ContinuousClock.now < deadline, !Task.isCancelled {
             let upgrade = state.withLock { $0.upgrade }
             if upgrade == .done { return true }
             if upgrade != .probing { return false }

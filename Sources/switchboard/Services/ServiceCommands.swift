@@ -73,9 +73,12 @@ struct GatewayCommand: AsyncParsableCommand {
         // GATEWAY_THREADS: event loops (default: one per core).
         let threads = try Environment().int("GATEWAY_THREADS", default: System.coreCount, in: 1...256)
         let gateway = GatewayServer(
-            config: loaded, configPath: config, logger: Logger(label: "gateway"), group: MultiThreadedEventLoopGroup(numberOfThreads: threads))
-        let group = ServiceGroup(configuration: .init(services: [gateway], gracefulShutdownSignals: [.sigterm, .sigint], logger: Logger(label: "gateway")))
-        try await group.run()
+            config: loaded, configPath: config, logger: Logger(label: "gateway"), group: MultiThreadedEventLoopGroup(numberOfThreads: threads),
+            shutdownGrace: service.shutdownGrace)
+        var configuration = ServiceGroupConfiguration(services: [gateway], gracefulShutdownSignals: [.sigterm, .sigint], logger: Logger(label: "gateway"))
+        configuration.maximumGracefulShutdownDuration = service.shutdownGrace + .seconds(10)
+        configuration.maximumCancellationDuration = .seconds(5)
+        try await ServiceGroup(configuration: configuration).run()
     }
 }
 
