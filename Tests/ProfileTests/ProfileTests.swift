@@ -207,6 +207,10 @@ import Testing
                 (["profilePic": "just words"], "400 invalid_picture"),
                 (["profilePic": "ftp://example.com/a.png"], "400 invalid_picture"),
                 (["profilePic": "https://example.com/picture"], "400 invalid_picture"),
+                (["profilePic": "https://example.com/a b.png"], "400 invalid_picture"),
+                (["profilePic": "https://exa\u{0E}mple.com/a.png"], "400 invalid_picture"),
+                (["profilePic": "https:///a.png"], "400 invalid_picture"),
+                (["firstName": "\u{1E}"], "400 invalid_firstName"),
                 (["profilePic": "https://example.com/a.png?" + String(repeating: "q", count: 2100)], "400 invalid_picture"),
                 (["profilePic": "data:image/gif;base64,R0lGODlh"], "415 unsupported_media_type"),
                 (["profilePic": "data:image/png;base64,bm90IGFuIGltYWdl"], "415 unsupported_media_type"),
@@ -219,6 +223,11 @@ import Testing
                 try await stack.profile.execute(uri: "/patchProfile", method: .put, headers: ada.json, body: json(body)) {
                     #expect(outcome($0) == expected, "\(body)")
                 }
+            }
+            // A link as the schema allows it (any case in scheme and extension, a query) is kept as sent.
+            let link = "HTTPS://cdn.example.com/p/Ada.JPEG?v=2"
+            try await stack.profile.execute(uri: "/patchProfile", method: .put, headers: ada.json, body: json(["profilePic": link])) {
+                #expect($0.status == .ok && String(buffer: $0.body).contains("cdn.example.com\\/p\\/Ada.JPEG?v=2"), "\(String(buffer: $0.body))")
             }
             // Room for a 5 MB picture as a data URL, and no more.
             let eightMB = ByteBuffer(string: #"{"about":""# + String(repeating: "a", count: 8 * 1024 * 1024) + #""}"#)

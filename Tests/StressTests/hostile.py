@@ -9,6 +9,7 @@ import os
 import random
 import re
 import subprocess
+import tempfile
 import sys
 import time
 
@@ -339,11 +340,18 @@ def schemathesis(stack, user, examples, seed):
                "--max-examples", str(examples), "--request-timeout", "20", "--seed", str(seed)]
     result = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=900)
     out = result.stdout
+    # The whole output stays after the run (the stack's state does not): what failed, and how to replay it.
+    saved = os.path.join(tempfile.gettempdir(), f"switchboard-schemathesis-{seed}.log")
+    with open(saved, "w") as f:
+        f.write(out)
     generated = re.search(r"(\d+) generated", out)
     failures = re.findall(r"❌ (ST\d+ [^:\n]+): (\d+)", out)
     figures = f"{generated.group(1) if generated else '?'} cases; " + ("; ".join(f"{name} ×{count}" for name, count in failures) if failures else "0 failures")
-    if result.returncode != 0 and not failures:
-        figures += " | " + out[-600:].replace("\n", " ")
+    if result.returncode != 0:
+        operations = sorted(set(re.findall(r"_{3,} ([A-Z]+ /[^ ]*) _{3,}", out)))
+        figures += f" in {', '.join(operations) or '?'} (output: {saved})"
+        if not failures:
+            figures += " | " + out[-600:].replace("\n", " ")
     return int(generated.group(1)) if generated else 0, result.returncode == 0, figures
 
 

@@ -25,9 +25,7 @@ enum ProfilePicture: Equatable {
             }
             self = .upload(Array(bytes))
         } else if lower.hasPrefix("http://") || lower.hasPrefix("https://") {
-            guard value.utf8.count <= Self.maxLink, let url = URL(string: value), let host = url.host, !host.isEmpty,
-                  [".jpg", ".jpeg", ".png"].contains(where: { url.path.lowercased().hasSuffix($0) })
-            else {
+            guard Self.isImageLink(value) else {
                 throw APIError.badRequest("A profilePic link must be an http(s) URL of a .jpg, .jpeg or .png image (at most \(Self.maxLink) characters)",
                                           code: "invalid_picture")
             }
@@ -35,6 +33,29 @@ enum ProfilePicture: Equatable {
         } else {
             throw Self.invalid
         }
+    }
+
+    /// The link the schema describes, checked in one pass: `http(s)://`, a host without
+    /// `/?#`, a path ending in .jpg/.jpeg/.png (any case), then perhaps `?…` or `#…`; no
+    /// white space or control characters anywhere; at most `maxLink` characters.
+    static func isImageLink(_ value: String) -> Bool {
+        let scalars = Array(value.unicodeScalars)
+        guard scalars.count <= maxLink, !scalars.contains(where: isForbidden) else { return false }
+        let lower = String(String.UnicodeScalarView(scalars.prefix(8))).lowercased()
+        var index = lower.hasPrefix("https://") ? 8 : lower.hasPrefix("http://") ? 7 : -1
+        guard index > 0 else { return false }
+        let hostStart = index
+        while index < scalars.count, !"/?#".unicodeScalars.contains(scalars[index]) { index += 1 }
+        guard index > hostStart, index < scalars.count, scalars[index] == "/" else { return false }
+        let pathStart = index
+        while index < scalars.count, scalars[index] != "?", scalars[index] != "#" { index += 1 }
+        let path = String(String.UnicodeScalarView(scalars[pathStart..<index])).lowercased()
+        return [".jpg", ".jpeg", ".png"].contains(where: { path.hasSuffix($0) })
+    }
+
+    /// What the schema's `[^\s\u0000-\u001f\u007f]` leaves out.
+    static func isForbidden(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || scalar.value == 0x7F || scalar.value == 0xFEFF || TextInput.isSpace(scalar)
     }
 
     static let invalid = APIError.badRequest("profilePic must be a data:image/… base64 URL, an http(s) image link, or null", code: "invalid_picture")
