@@ -4,6 +4,7 @@ scripts/servers under its own name in a state directory of its own, on free loop
 Faults are done to it by name: kill (SIGKILL), stop, restart, pause (SIGSTOP), resume."""
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -48,6 +49,7 @@ class Stack:
         self.names = {"mongo": "mongo", "redis": "redis", "rabbitmq": "rabbitmq"}
         self.instances = {"auth": ["auth"], "profile": ["profile"], "request": ["request"],
                           "chat": [f"chat-{i + 1}" for i in range(chat_replicas)]}
+        self.retired = []  # instances a rolling restart stopped: no longer expected to run
         for kind, names in self.instances.items():
             for name in names:
                 self.ports[name] = free_port()
@@ -96,6 +98,31 @@ class Stack:
         assert not left, f"gateway.conf names service ports the stress run does not replace: {left}"
         with open(self.env["GATEWAY_CONFIG"], "w") as f:
             f.write(text)
+
+    def add_instance(self, kind):
+        """Another instance of `kind` on a free port, started and ready (not yet in the gateway's
+        configuration: `retire_instance` or `reload_gateway` puts it there); its name."""
+        taken = set(self.all_names())
+        name = next(f"{kind}-{n}" for n in range(2, 100) if f"{kind}-{n}" not in taken)
+        self.ports[name] = free_port()
+        self.servers("start", kind, name, str(self.ports[name]))
+        self.wait_ready(name)
+        self.instances[kind].append(name)
+        return name
+
+    def retire_instance(self, name):
+        """Takes `name` out of the gateway's configuration (SIGHUP); the caller stops it."""
+        for names in self.instances.values():
+            if name in names:
+                names.remove(name)
+        self.retired.append(name)
+        self.reload_gateway()
+
+    def reload_gateway(self):
+        """Rewrites gateway.conf for the current instances and sends the gateway SIGHUP."""
+        self.write_gateway_conf()
+        os.kill(self.pid("gateway"), signal.SIGHUP)
+        time.sleep(0.5)  # the reload is done on the signal; requests after it see the new upstreams
 
     def kill(self, name):
         self.servers("kill", name)
@@ -190,7 +217,7 @@ class Stack:
         return pymongo.MongoClient(self.env["MONGO_URI"], serverSelectionTimeoutMS=5000)
 
     def close(self):
-        for name in reversed(self.all_names()):
+        for name in reversed(self.all_names() + self.retired):
             self.servers("stop", name, check=False)
         shutil.rmtree(self.state, ignore_errors=True)
 

@@ -1,7 +1,7 @@
 """Switchboard under stress: fault injection, load and hostile input against a stack of its
 own (started here, stopped at the end), with a report of tables and figures.
 
-usage: stress.py --binary PATH/switchboard [--reduced] [--sections faults,load,hostile] [--seed N]
+usage: stress.py --binary PATH/switchboard [--reduced] [--sections faults,load,hostile,rolling] [--seed N]
 
 --reduced is the form the test suite runs (fewer users, shorter load, fewer fuzz cases);
 without it, the full form (scripts/stress). The last line printed is one JSON object:
@@ -22,6 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import faults  # noqa: E402
 import hostile  # noqa: E402
 import load  # noqa: E402
+import rolling  # noqa: E402
 from stack import Stack  # noqa: E402
 
 
@@ -38,7 +39,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--binary", required=True)
     parser.add_argument("--reduced", action="store_true")
-    parser.add_argument("--sections", default="faults,load,hostile")
+    parser.add_argument("--sections", default="faults,load,hostile,rolling")
     parser.add_argument("--seed", type=int, default=int(time.time()))
     args = parser.parse_args()
     sections = args.sections.split(",")
@@ -78,8 +79,16 @@ def main():
             results["faults"] = rows
             failed.extend(f"faults: {r['scenario']}" for r in rows if not r["passed"])
 
-        # Faults last: they restart servers, and the other sections measure a healthy stack.
-        for name, body in (("load", load_section), ("hostile", hostile_section), ("faults", faults_section)):
+        def rolling_section():
+            figures, rows = rolling.run(stack, args.reduced)
+            table("Rolling restarts under load", rolling.COLUMNS, figures)
+            table("Rolling restarts: the load", load.COLUMNS[:-1], rows)
+            results["rolling"] = figures
+            failed.extend(f"rolling: {r['figure']}" for r in figures if not r["passed"])
+
+        # Faults after load and hostile input: they restart servers, and those measure a healthy
+        # stack. The rolling restarts last: they replace every instance.
+        for name, body in (("load", load_section), ("hostile", hostile_section), ("faults", faults_section), ("rolling", rolling_section)):
             if name in sections:
                 section(name, body)
         dead = [name for name in stack.all_names() if not stack.alive(name)]
