@@ -5,7 +5,8 @@ import TestSupport
 
 /// docker-compose.yml and deploy/k8s/ checked without Docker or a cluster: against the
 /// local stack (scripts/up), the variables the code reads, and each other
-/// (check_deployment.py); the gateway configurations they carry with the gateway's parser.
+/// (check_deployment.py); the gateway configurations they carry with the gateway's parser;
+/// the manifests against Kubernetes' schemas (validate_kubernetes.py).
 @Suite struct DeploymentTests {
     static func report() async throws -> [String: Any] {
         let run = try await PythonRun("Tests/DeploymentTests/check_deployment.py", [TestServers.repositoryRoot.path])
@@ -18,6 +19,15 @@ import TestSupport
         let problems = report["problems"] as? [String] ?? ["no report"]
         #expect(problems.isEmpty, "\(problems.joined(separator: "\n"))")
         #expect((report["checks"] as? Int ?? 0) >= 150)
+    }
+
+    /// Against Kubernetes' own schemas, strictly, for 1.30 and the newest release the
+    /// validator knows (validate_kubernetes.py; a broken manifest must be refused there too).
+    @Test func theKubernetesManifestsValidateAgainstKubernetesSchemas() async throws {
+        let run = try await PythonRun("Tests/DeploymentTests/validate_kubernetes.py", [TestServers.repositoryRoot.path])
+        let report = try #require(run.report, "no report: \(run.output.suffix(2000))")
+        #expect((report["problems"] as? [String]) == [], "\(report["problems"] ?? "?")")
+        #expect((report["validated"] as? [String] ?? []).count >= 26, "every resource, both versions: \(report["validated"] ?? "?")")
     }
 
     @Test func theirGatewayConfigurationsParse() async throws {
