@@ -35,11 +35,12 @@ let package = Package(
         .systemLibrary(name: "CArgon2", pkgConfig: "libargon2", providers: [.apt(["libargon2-dev"])]),
 
         .target(name: "BSON", swiftSettings: swiftSettings),
+        .target(name: "ClientThreads", dependencies: [.product(name: "NIOPosix", package: "swift-nio")], swiftSettings: swiftSettings),
         .target(
             name: "Mongo",
             dependencies: [
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                "CMongoc", "BSON",
+                "CMongoc", "BSON", "ClientThreads",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -59,7 +60,7 @@ let package = Package(
             name: "Redis",
             dependencies: [
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                "CHiredis",
+                "CHiredis", "ClientThreads",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],

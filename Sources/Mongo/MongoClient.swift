@@ -1,10 +1,10 @@
 import BSON
+import ClientThreads
 import CMongoc
 import Foundation
 import Logging
 import NIOPosix
 import ServiceLifecycle
-import Synchronization
 
 /// libmongoc logs to stderr by default; route it through swift-log instead.
 private let mongocLogger = Logger(label: "mongoc")
@@ -69,9 +69,6 @@ final class ClientPool: @unchecked Sendable {
     }
 }
 
-/// Where a client's threads are in their life (they start lazily and stop once).
-enum ThreadsState: Sendable { case unstarted, running, closed }
-
 /// Handed to the thread that destroys it; nothing else holds it any more.
 private struct PoolToDestroy: @unchecked Sendable {
     let pointer: OpaquePointer
@@ -84,8 +81,7 @@ private struct PoolToDestroy: @unchecked Sendable {
 /// shuts down gracefully (or at `close()`).
 public final class MongoClient: Service, Sendable {
     let pool: ClientPool
-    private let threadPool: NIOThreadPool
-    private let lifecycle = Mutex(ThreadsState.unstarted)
+    private let clientThreads: ClientThreads
     /// A session holds a pooled client for its whole life; if sessions held them all, the
     /// threads would block popping one and the sessions could never finish. At most
     /// three quarters of the pool goes to sessions; the others wait, off any thread.
@@ -99,20 +95,12 @@ public final class MongoClient: Service, Sendable {
     public init(uri: String, threads: Int = 8, logger: Logger = Logger(label: "mongo")) throws {
         pool = try ClientPool(uri: uri, maxSize: threads * 4)
         sessionPermits = Permits(threads * 3)
-        threadPool = NIOThreadPool(numberOfThreads: threads)
+        clientThreads = ClientThreads(count: threads)
         self.logger = logger
     }
 
     /// The client's threads, started by the first call that needs them (none once closed).
-    var threads: NIOThreadPool {
-        lifecycle.withLock { state in
-            if state == .unstarted {
-                threadPool.start()
-                state = .running
-            }
-        }
-        return threadPool
-    }
+    var threads: NIOThreadPool { clientThreads.threads }
 
     /// Runs until the service group shuts down gracefully, then closes the client: list it
     /// before the services that use it (a group stops its services in reverse order).
@@ -131,11 +119,7 @@ public final class MongoClient: Service, Sendable {
 
     /// Stops the threads after the calls under way; the pool itself is freed with the last reference.
     public func close() async throws {
-        let wasRunning = lifecycle.withLock { state in
-            defer { state = .closed }
-            return state == .running
-        }
-        if wasRunning { try await threadPool.shutdownGracefully() }
+        try await clientThreads.close()
     }
 
     /// Runs `body` on one of the client's threads with a client from the pool — or, inside a

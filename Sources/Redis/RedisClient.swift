@@ -1,3 +1,4 @@
+import ClientThreads
 import Logging
 import NIOPosix
 import ServiceLifecycle
@@ -11,9 +12,7 @@ public final class RedisClient: Service, Sendable {
     public let port: Int
     let timeoutSeconds: Double
     private let idle = Mutex<[RedisConnection]>([])
-    private let threadPool: NIOThreadPool
-    private let lifecycle = Mutex(Lifecycle.unstarted)
-    private enum Lifecycle { case unstarted, running, closed }
+    private let clientThreads: ClientThreads
     let logger: Logger
 
     public init(host: String = "127.0.0.1", port: Int = 6379, connections: Int = 8, timeoutSeconds: Double = 2,
@@ -22,19 +21,11 @@ public final class RedisClient: Service, Sendable {
         self.port = port
         self.timeoutSeconds = timeoutSeconds
         self.logger = logger
-        threadPool = NIOThreadPool(numberOfThreads: connections)
+        clientThreads = ClientThreads(count: connections)
     }
 
     /// Started by the first call that needs them (none once closed).
-    private var threads: NIOThreadPool {
-        lifecycle.withLock { state in
-            if state == .unstarted {
-                threadPool.start()
-                state = .running
-            }
-        }
-        return threadPool
-    }
+    private var threads: NIOThreadPool { clientThreads.threads }
 
     /// Runs until graceful shutdown, then closes: list it before the services that use it.
     public func run() async throws {
@@ -44,11 +35,7 @@ public final class RedisClient: Service, Sendable {
     }
 
     public func close() async throws {
-        let wasRunning = lifecycle.withLock { state in
-            defer { state = .closed }
-            return state == .running
-        }
-        if wasRunning { try await threadPool.shutdownGracefully() }
+        try await clientThreads.close()
         idle.withLock { $0.removeAll() }
     }
 

@@ -118,6 +118,17 @@ def profile_killed_while_events_queue(stack, count):
                 detail="; ".join(failures[:3]))
 
 
+def history_texts(user, chat):
+    """Every message text in `chat`'s history as `user` reads it, page by page."""
+    texts, cursor = set(), None
+    while True:
+        page = user.call("GET", f"/chat/messages/{chat}?limit=100" + (f"&before={cursor}" if cursor else ""), 200)
+        texts |= {m["text"] for m in page.json()}
+        cursor = page.headers.get("X-Next-Cursor")
+        if page.headers.get("X-Has-More") != "true" or not cursor:
+            return texts
+
+
 def connected_pair(stack, label, addresses=(None, None)):
     """Two users who accepted an invite: a direct chat between them can be opened."""
     a = User(stack.url, f"{label}a", addresses[0] or address()).signup()
@@ -251,14 +262,7 @@ def chat_replica_killed(stack, messages):
         for i in range(messages):
             send(f"after {i}")
         live = back and eventually("the last message heard live", lambda: any(m["text"] == f"after {messages - 1}" for m in ada.heard), 10)
-        history = set()
-        cursor = None
-        while True:
-            page = a.call("GET", f"/chat/messages/{chat}?limit=100" + (f"&before={cursor}" if cursor else ""), 200)
-            history |= {m["text"] for m in page.json()}
-            cursor = page.headers.get("X-Next-Cursor")
-            if page.headers.get("X-Has-More") != "true" or not cursor:
-                break
+        history = history_texts(a, chat)
         missing = [t for t in acknowledged if t not in history]
     finally:
         ada.disconnect()

@@ -51,6 +51,16 @@ class Recorder:
         return rows
 
 
+def invite_and_cancel(user, other, recorder, started):
+    """An invite sent and, once made, cancelled: two requests, each recorded. A 409 (that
+    invite is already pending: another operation sent it) is an answer, not an error."""
+    response = user.call("POST", "/request/invite/send", json={"toEmail": other.email}, wait_429=False)
+    recorder.record("invite send", started, response.status_code, ok=response.status_code in (201, 409))
+    if response.status_code == 201:
+        started = time.time()
+        recorder.record("invite cancel", started, user.call("DELETE", f"/request/cancel/{response.json()['data']['id']}", wait_429=False).status_code)
+
+
 def at_rate(rate, seconds, operate, workers):
     """`operate(n)` in a pool, `rate` times a second for `seconds`, whatever the answers'
     speed (open loop); the time it took."""
@@ -89,13 +99,7 @@ def mixed(stack, users, pairs, rate, seconds):
                 other = users[(n * 7 + 1) % len(users)]
                 status = user.call("GET", f"/profile/{other.id}", wait_429=False).status_code
             elif kind == "invite":
-                other = users[(n * 5 + 3) % len(users)]
-                response = user.call("POST", "/request/invite/send", json={"toEmail": other.email}, wait_429=False)
-                # 409: that invite is already pending (another operation sent it): an answer, not an error.
-                recorder.record("invite send", started, response.status_code, ok=response.status_code in (201, 409))
-                if response.status_code == 201:
-                    started = time.time()
-                    recorder.record("invite cancel", started, user.call("DELETE", f"/request/cancel/{response.json()['data']['id']}", wait_429=False).status_code)
+                invite_and_cancel(user, users[(n * 5 + 3) % len(users)], recorder, started)
                 return
             else:
                 client, chat, lock = sockets[n % len(sockets)]

@@ -12,8 +12,8 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from faults import address, connected_pair, wait_profiles
-from load import Recorder
+from faults import address, connected_pair, history_texts, wait_profiles
+from load import Recorder, invite_and_cancel
 from switchboard_client import User, eventually
 
 COLUMNS = ["figure", "value", "passed"]
@@ -63,13 +63,7 @@ class Sockets:
         """Acknowledged messages not in their chat's history."""
         missing = []
         for client, chat, _, owner in self.clients:
-            history, cursor = set(), None
-            while True:
-                page = owner.call("GET", f"/chat/messages/{chat}?limit=100" + (f"&before={cursor}" if cursor else ""), 200)
-                history |= {m["text"] for m in page.json()}
-                cursor = page.headers.get("X-Next-Cursor")
-                if page.headers.get("X-Has-More") != "true" or not cursor:
-                    break
+            history = history_texts(owner, chat)
             missing += [t for t in self.acknowledged[chat] if t not in history]
         return missing
 
@@ -139,12 +133,7 @@ def steady_load(stack, users, sockets, rate, stop, recorder, signed_up):
             elif kind == "edit":
                 status = user.call("PATCH", "/profile/patchProfile", json={"about": f"edit {n}"}, wait_429=False).status_code
             elif kind == "invite":
-                other = users[(n * 5 + 3) % len(users)]
-                response = user.call("POST", "/request/invite/send", json={"toEmail": other.email}, wait_429=False)
-                recorder.record("invite send", started, response.status_code, ok=response.status_code in (201, 409))
-                if response.status_code == 201:
-                    started = time.time()
-                    recorder.record("invite cancel", started, user.call("DELETE", f"/request/cancel/{response.json()['data']['id']}", wait_429=False).status_code)
+                invite_and_cancel(user, users[(n * 5 + 3) % len(users)], recorder, started)
                 return
             else:
                 status = 200 if sockets.send(n) else 500
