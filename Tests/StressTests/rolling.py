@@ -178,7 +178,7 @@ def run(stack, reduced):
     loader.start()
     rolled, reloads = [], 0
     try:
-        time.sleep(2)
+        time.sleep(1)
         for kind in ("profile", "request", "chat", "auth"):
             for old in list(stack.instances[kind]):
                 started = time.time()
@@ -187,8 +187,8 @@ def run(stack, reduced):
                 reloads += 1
                 stack.stop(old)
                 rolled.append(f"{old}→{new} {time.time() - started:.1f} s")
-                time.sleep(1)
-        time.sleep(2)
+                time.sleep(0.5)
+        time.sleep(1)
     finally:
         stop.set()
         loader.join()
