@@ -117,7 +117,9 @@ import TestSupport
         let a = try await Upstream.start("a")
         let b = try await Upstream.start("b")
         // Port 1 refuses connections: the clients it would have are served by another instance.
-        try await Self.withGateway("route /s/ { upstream 127.0.0.1:\(a.port) 127.0.0.1:1 127.0.0.1:\(b.port); balance ip_hash; rate off; }") { _, port in
+        // A long fail_timeout: on a loaded machine the 48 requests can outlast the default 10 s,
+        // after which the dead instance is tried again and reported up until then.
+        try await Self.withGateway("route /s/ { upstream 127.0.0.1:\(a.port) 127.0.0.1:1 127.0.0.1:\(b.port); balance ip_hash; fail_timeout 10m; rate off; }") { _, port in
             func instance(_ client: String) async throws -> String {
                 Self.json(try await rawHTTPGet(port: port, path: "/s/x", headers: ["X-Forwarded-For": client]))["instance"] as? String ?? "?"
             }
