@@ -83,7 +83,7 @@ final class UpstreamPool {
         eventLoop.assertInEventLoop()
         ClientBootstrap(group: eventLoop)
             .connectTimeout(connectTimeout)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 // No HTTP codec: requests go out as the gateway wrote them, responses come in as bytes.
                 channel.eventLoop.makeCompletedFuture {
