@@ -6,6 +6,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 STATE=${SWITCHBOARD_STATE:-$ROOT/.run}
 VENV=${SWITCHBOARD_VENV:-$ROOT/.venv}
 RABBIT_BIN=/usr/lib/rabbitmq/bin
+# The MongoDB-compatible server the tests and the offline compose image run.
+SECANTUS_REQUIREMENT='secantusdb==0.7.0b3'
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }

@@ -4,6 +4,7 @@ and the stress run. Each simulated user speaks from an address of its own (X-For
 which the gateway believes from a trusted proxy such as 127.0.0.1), so per-address rate
 limits apply per user; a 429 is waited out."""
 import threading
+import os
 import time
 import uuid
 
@@ -20,8 +21,14 @@ def expect(condition, what):
         raise Failure(what)
 
 
-def eventually(what, attempt, seconds=20):
+# How long a service may take to catch up on an event: longer where a run crashes the
+# broker on purpose (scripts/compose-e2e), so the events wait out its restart.
+EVENT_WAIT_SECONDS = float(os.environ.get("SWITCHBOARD_EVENT_WAIT_SECONDS", "20"))
+
+
+def eventually(what, attempt, seconds=None):
     """Events make other services catch up a moment later."""
+    seconds = seconds or EVENT_WAIT_SECONDS
     deadline = time.time() + seconds
     while True:
         result = attempt()

@@ -76,6 +76,30 @@ for name, service in services.items():
         check(f"127.0.0.1:{port}/" in " ".join(service["healthcheck"]["test"]), f"{name}'s healthcheck does not ask port {port}")
 check(declared_volumes == used_volumes, f"compose volumes declared {sorted(declared_volumes)}, used {sorted(used_volumes)}")
 check(services["gateway"].get("ports") == [f"127.0.0.1:{local_ports['gateway']}:{local_ports['gateway']}"], "the gateway is not published on 127.0.0.1:3000")
+for name, service in services.items():
+    check(service.get("restart") in ("unless-stopped", "always"), f"{name} is not restarted when it crashes (restart: {service.get('restart')})")
+
+# The offline override (scripts/compose-e2e) swaps only images and networking: every service
+# on host networking with an offline image, the names resolving to 127.0.0.1, and besides
+# that only listen addresses, the mongo health check and the gateway's loopback config.
+override = yaml.safe_load(read("deploy/offline/docker-compose.offline.yml"))
+check(set(override["services"]) == set(services), f"the offline override covers {sorted(override['services'])}")
+networking_variables = {"SWITCHBOARD_HOST", "RABBITMQ_NODENAME", "RABBITMQ_NODE_IP_ADDRESS", "ERL_EPMD_ADDRESS",
+                        "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS", "RABBITMQ_CTL_ERL_ARGS"}
+for name, service in override["services"].items():
+    check(service.get("network_mode") == "host", f"offline {name} is not on host networking")
+    check(str(service.get("image", "")).startswith("switchboard-offline/"), f"offline {name} runs {service.get('image')}")
+    check(sorted(service.get("extra_hosts", [])) == sorted(f"{n}:127.0.0.1" for n in services if n != "gateway"),
+          f"offline {name} does not resolve every service name to 127.0.0.1")
+    allowed = {"image", "network_mode", "extra_hosts", "environment"} | {
+        "mongo": {"command", "healthcheck"}, "redis": {"command"}, "gateway": {"volumes"}}.get(name, set())
+    check(set(service) <= allowed, f"offline {name} overrides {sorted(set(service) - allowed)}, more than images and networking")
+    for variable in service.get("environment") or {}:
+        check(variable in networking_variables, f"offline {name} sets {variable}, which is not networking")
+redis_command = override["services"]["redis"]["command"]
+check(redis_command[:len(services["redis"]["command"])] == services["redis"]["command"] and redis_command[-2:] == ["--bind", "127.0.0.1"],
+      "the offline redis command is not the compose one bound to 127.0.0.1")
+check(override["services"]["gateway"]["volumes"] == ["./gateway.conf:/app/gateway.conf:ro"], "the offline gateway does not run the local gateway.conf")
 
 # The image: what the Dockerfile copies exists; the container gateway.conf is the local one
 # with container names and every interface.
