@@ -1,14 +1,15 @@
 """Switchboard end to end, as a client of the reference system would drive it: through the
 gateway URL alone (the local stack, `docker compose up`, or a cluster).
 
-usage: e2e.py GATEWAY_URL
+usage: e2e.py GATEWAY_URL [--readable]
 Signs users up and in, waits for their profiles (made by events), sends, accepts, rejects
 and cancels invites, opens direct and group chats, chats in real time over Socket.IO
 (WebSocket and long-polling), sends and fetches a file, logs out, and deletes an account
 and checks it leaves profile, requests and chats. Each simulated user speaks from an
 address of its own (X-Forwarded-For, which a gateway believes from a trusted proxy such as
 127.0.0.1; elsewhere the users share one address and 429s are waited out). Prints one
-JSON line: the steps that passed, and the first failure if there was one (exit 1).
+JSON line: the steps that passed, and the first failure if there was one (exit 1); with
+--readable, a line per step instead (scripts/e2e, scripts/compose-e2e).
 """
 import json
 import os
@@ -24,6 +25,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from switchboard_client import User, eventually, expect, wait_heard  # noqa: E402
 
 base = sys.argv[1].rstrip("/")
+readable = "--readable" in sys.argv[2:]
 run = uuid.uuid4().hex[:8]
 steps = []
 
@@ -167,9 +169,18 @@ def main():
         eventually("Cy's connection gone", lambda: ada.call("POST", "/chat/create-direct", json={"receiverId": cy.id}).status_code == 403)
 
 
+def report(failed=None):
+    if not readable:
+        print(json.dumps({"passed": steps} | ({"failed": failed} if failed else {})))
+        return
+    for step in steps:
+        print("  ok  %6d ms  %s" % (step["ms"], step["step"]))
+    print("  FAILED  " + failed if failed else "%d steps passed against %s" % (len(steps), base))
+
+
 try:
     main()
-    print(json.dumps({"passed": steps}))
+    report()
 except Exception as error:  # the report says what failed, whatever it was
-    print(json.dumps({"passed": steps, "failed": f"{type(error).__name__}: {error}"}))
+    report(f"{type(error).__name__}: {error}")
     sys.exit(1)
