@@ -97,6 +97,7 @@ let package = Package(
             dependencies: [
                 "Mongo", "Redis", "AMQP", "BSON", "ConnectionDrain",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -40,3 +40,56 @@ final class Lines: Sendable {
         #expect(line.contains("[redacted]"))
     }
 }
+
+@Suite struct JSONLogLineTests {
+    private func line(_ message: String, metadata: Logger.Metadata = [:]) throws -> (text: String, object: [String: Any]) {
+        let out = Lines()
+        let logger = Logger(label: "gateway") { JSONLogHandler(label: $0, write: out.append) }
+        logger.info("\(message)", metadata: metadata)
+        let text = try #require(out.all.first)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        return (text, object)
+    }
+
+    @Test func stringsComeBackExactlyWhateverTheyHold() throws {
+        let tricky = "quote \" backslash \\ newline \n tab \t return \r bell \u{07} nul \u{00} del \u{7f} é 😀 /a/b"
+        let (text, object) = try line(tricky, metadata: ["path": .string(tricky)])
+        #expect(object["message"] as? String == tricky && object["path"] as? String == tricky)
+        #expect(!text.contains("\n") && text.contains("/a/b"), "one line, slashes as they are: \(text)")
+    }
+
+    @Test func keysAreSortedAndTheFixedFieldsWin() throws {
+        let (text, object) = try line("request", metadata: ["status": "200", "level": "forged", "bytes": .stringConvertible(12), "zone": "z"])
+        #expect(object["level"] as? String == "info" && object["bytes"] as? String == "12")
+        let keys = ["bytes", "label", "level", "message", "status", "time", "zone"]
+        let positions = keys.map { text.range(of: "\"\($0)\":")!.lowerBound }
+        #expect(positions == positions.sorted(), "\(text)")
+    }
+
+    @Test func nestedValuesAreObjectsAndArraysWithSecretsRedacted() throws {
+        let (_, object) = try line("nested", metadata: ["upstreams": ["b": "down", "a": .array(["1", .stringConvertible(2)])], "outer": ["refreshToken": "rt"]])
+        let upstreams = try #require(object["upstreams"] as? [String: Any])
+        #expect(upstreams["b"] as? String == "down" && upstreams["a"] as? [String] == ["1", "2"])
+        #expect((object["outer"] as? [String: String]) == ["refreshToken": "[redacted]"])
+    }
+
+    @Test func timestampsAreFoundationsISO8601InUTCWithMilliseconds() throws {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        // Leap days, century rules, the epoch, a year's last millisecond, and a spread of instants.
+        var instants: [Int64] = [0, 951_782_400, 951_868_799, 4_107_542_399, 4_107_542_400, 1_798_761_599, 68_169_600 - 1]
+        var seed: UInt64 = 0x5EED
+        for _ in 0..<2000 {
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            instants.append(Int64(seed >> 33) % 7_258_118_400)  // 1970 to 2200
+        }
+        for seconds in instants {
+            let milliseconds = Int(seconds % 1000)
+            let expected = formatter.string(from: Date(timeIntervalSince1970: Double(seconds) + Double(milliseconds) / 1000 + 0.0001))
+            #expect(LogTime.format(seconds: seconds, milliseconds: milliseconds) == expected)
+        }
+        let now = try #require(formatter.date(from: LogTime.now()))
+        #expect(abs(now.timeIntervalSinceNow) < 5)
+    }
+}

@@ -75,7 +75,8 @@ struct GatewayCommand: AsyncParsableCommand {
         let gateway = GatewayServer(
             config: loaded, configPath: config, logger: Logger(label: "gateway"), group: MultiThreadedEventLoopGroup(numberOfThreads: threads),
             shutdownGrace: service.shutdownGrace)
-        var configuration = ServiceGroupConfiguration(services: [gateway], gracefulShutdownSignals: [.sigterm, .sigint], logger: Logger(label: "gateway"))
+        // The log output first: a ServiceGroup stops in reverse order, so it writes the last lines.
+        var configuration = ServiceGroupConfiguration(services: [LogOutput.standardOutput, gateway], gracefulShutdownSignals: [.sigterm, .sigint], logger: Logger(label: "gateway"))
         configuration.maximumGracefulShutdownDuration = service.shutdownGrace + .seconds(10)
         configuration.maximumCancellationDuration = .seconds(5)
         try await ServiceGroup(configuration: configuration).run()
@@ -88,7 +89,8 @@ struct GatewayCommand: AsyncParsableCommand {
 func runService<App: ApplicationProtocol>(_ name: String, _ service: ServiceConfiguration, build: (Logger) async throws -> App) async throws {
     ServiceLogging.bootstrap(level: service.logLevel, format: service.logFormat)
     let logger = Logger(label: name)
-    var configuration = ServiceGroupConfiguration(services: [try await build(logger)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+    // The log output first: a ServiceGroup stops in reverse order, so it writes the last lines.
+    var configuration = ServiceGroupConfiguration(services: [LogOutput.standardOutput, try await build(logger)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
     configuration.maximumGracefulShutdownDuration = service.shutdownGrace + .seconds(10)
     configuration.maximumCancellationDuration = .seconds(5)
     try await ServiceGroup(configuration: configuration).run()

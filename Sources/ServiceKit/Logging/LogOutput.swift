@@ -1,0 +1,120 @@
+import Foundation
+import NIOConcurrencyHelpers
+import ServiceLifecycle
+
+/// Where log lines go: a file descriptor (stdout), written off the caller's thread.
+///
+/// While it runs as a `Service`, `write` only appends to a buffer, and a thread of its own
+/// writes whole batches with write(2): an event loop never blocks on a slow pipe or disk.
+/// Before it runs and after it stops (start-up errors, the last lines of a shutdown),
+/// `write` writes the line itself. Pending bytes beyond `limit` are dropped and counted
+/// rather than blocking the caller; the count is logged once the output keeps up again.
+public final class LogOutput: Service, @unchecked Sendable {
+    public static let standardOutput = LogOutput(fileDescriptor: STDOUT_FILENO)
+
+    private static let idle = 0, ready = 1  // ready: bytes to write, or a stop asked for
+
+    private let fileDescriptor: Int32
+    private let limit: Int
+    // Guarded by `condition`.
+    private var pending: [UInt8] = []
+    private var dropped = 0
+    private var running = false
+    private var stopping = false
+    private let condition = ConditionLock(value: LogOutput.idle)
+    /// Held while bytes are written, so a direct write never lands inside a batch.
+    private let writing = NIOLock()
+
+    public init(fileDescriptor: Int32, limit: Int = 8 << 20) {
+        self.fileDescriptor = fileDescriptor
+        self.limit = limit
+    }
+
+    /// Whether lines go through its thread (it runs as a service) rather than written by the caller.
+    public var isRunning: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return running
+    }
+
+    /// Appends one line; `line` ends with its newline.
+    public func write(_ line: [UInt8]) {
+        condition.lock()
+        guard running else {
+            // Taken before the condition is let go: the line follows every batch taken before it.
+            writing.lock()
+            condition.unlock()
+            writeAll(line)
+            writing.unlock()
+            return
+        }
+        if pending.count + line.count > limit {
+            dropped += 1
+        } else {
+            pending.append(contentsOf: line)
+        }
+        condition.unlock(withValue: Self.ready)
+    }
+
+    /// Until graceful shutdown (or cancellation): then what is pending is written and the
+    /// thread ends before `run` returns.
+    public func run() async throws {
+        let (finished, finish) = AsyncStream<Never>.makeStream()
+        condition.lock()
+        running = true
+        stopping = false
+        condition.unlock()
+        let thread = Thread { [self] in
+            writeUntilStopped()
+            finish.finish()
+        }
+        thread.name = "log-output"
+        thread.start()
+        try? await gracefulShutdown()
+        condition.lock()
+        stopping = true
+        condition.unlock(withValue: Self.ready)
+        for await _ in finished {}
+    }
+
+    private func writeUntilStopped() {
+        while true {
+            condition.lock(whenValue: Self.ready)
+            let batch = pending, lost = dropped, stop = stopping
+            pending = []
+            pending.reserveCapacity(min(batch.count, 1 << 16))
+            dropped = 0
+            if stop { running = false }
+            writing.lock()
+            condition.unlock(withValue: Self.idle)
+            writeAll(batch)
+            if lost > 0 {
+                writeAll(JSONLogLine.encode(time: LogTime.now(), level: "warning", label: "logging",
+                                            message: "log lines dropped: the output did not keep up",
+                                            metadata: ["dropped": .stringConvertible(lost)]))
+            }
+            writing.unlock()
+            if stop { return }
+        }
+    }
+
+    private func writeAll(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { buffer in
+            guard var next = buffer.baseAddress else { return }
+            var left = buffer.count
+            while left > 0 {
+                let written = Foundation.write(fileDescriptor, next, left)
+                if written > 0 {
+                    next += written
+                    left -= written
+                } else if written < 0 && errno == EINTR {
+                    continue
+                } else if written < 0 && errno == EAGAIN {
+                    usleep(1000)  // a non-blocking fd: this thread (or a caller before start) waits
+                } else {
+                    return  // closed or broken: the lines have nowhere to go
+                }
+            }
+        }
+    }
+}
