@@ -80,6 +80,9 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // What the gateway and the services agree on: client addresses behind trusted
+        // proxies, request ids, the error body. No database, cache or broker client.
+        .target(name: "EdgeContract", swiftSettings: swiftSettings),
         // How every HTTP server of ours drains its connections at shutdown.
         .target(
             name: "ConnectionDrain",
@@ -95,7 +98,7 @@ let package = Package(
         .target(
             name: "ServiceKit",
             dependencies: [
-                "Mongo", "Redis", "AMQP", "BSON", "ConnectionDrain",
+                "Mongo", "Redis", "AMQP", "BSON", "ConnectionDrain", "EdgeContract",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -112,7 +115,7 @@ let package = Package(
         .target(
             name: "Auth",
             dependencies: [
-                "ServiceKit", "Mongo", "Redis", "AMQP", "Events", "Passwords", "BSON",
+                "ServiceKit", "EdgeContract", "Mongo", "Redis", "AMQP", "Events", "Passwords", "BSON",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "JWTKit", package: "jwt-kit"),
@@ -156,7 +159,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "ServiceKit", "ConnectionDrain",
+                "EdgeContract", "ConnectionDrain",
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -248,7 +251,7 @@ let package = Package(
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "Gateway", "ServiceKit", "TestSupport", "ServiceTestSupport", "Auth", "Mongo",
+                "Gateway", "EdgeContract", "ServiceKit", "TestSupport", "ServiceTestSupport", "Auth", "Mongo",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -294,7 +297,7 @@ let package = Package(
         .testTarget(
             name: "ServiceKitTests",
             dependencies: [
-                "ServiceKit", "TestSupport",
+                "ServiceKit", "EdgeContract", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

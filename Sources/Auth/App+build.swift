@@ -1,6 +1,7 @@
-import Foundation
 import AMQP
+import EdgeContract
 import Events
+import Foundation
 import Hummingbird
 import Logging
 import Mongo

@@ -1,3 +1,4 @@
+import EdgeContract
 import HTTPTypes
 import Hummingbird
 import NIOCore

@@ -1,3 +1,4 @@
+import EdgeContract
 import Events
 import Foundation
 import Hummingbird

@@ -1,5 +1,5 @@
+import EdgeContract
 import Foundation
-import ServiceKit
 
 /// A `gateway.conf` that cannot be used: where and why.
 public struct GatewayConfigError: Error, Equatable, CustomStringConvertible {

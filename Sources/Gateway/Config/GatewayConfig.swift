@@ -1,4 +1,4 @@
-import ServiceKit
+import EdgeContract
 
 /// What `gateway.conf` says: where to listen, which prefix goes where, and the policies
 /// around it. Parsed by `GatewayConfig.parse`; every field has the default the README

@@ -1,8 +1,8 @@
+import EdgeContract
 import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
-import ServiceKit
 
 /// One client connection: each request is checked (route, rate limit, CORS, sizes),
 /// then streamed to an upstream instance over a pooled keep-alive connection, and the
@@ -249,7 +249,7 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
         current = runtime.snapshot
         let snapshot = current
         let fields = RequestFields(head.headers)
-        let requestId = fields.requestId.flatMap { RequestIdMiddleware<ServiceRequestContext>.isAcceptable($0) ? $0 : nil } ?? ids.next()
+        let requestId = fields.requestId.flatMap { RequestIdFormat.isAcceptable($0) ? $0 : nil } ?? ids.next()
         let peer = self.peer ?? ("unknown", false)
         let clientAddress = snapshot.clientAddress.resolve(peerIP: peer.ip, peerTrusted: peer.trusted, forwardedFor: fields.forwardedFor)
         let keepAlive = head.isKeepAlive && !draining

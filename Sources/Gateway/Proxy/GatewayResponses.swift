@@ -1,12 +1,12 @@
+import EdgeContract
 import Foundation
 import NIOCore
 import NIOHTTP1
-import ServiceKit
 
 /// Responses the gateway writes itself, in DESIGN.md's error body.
 enum GatewayResponses {
     static func errorBody(message: String, code: String, requestId: String) -> ByteBuffer {
-        ByteBuffer(bytes: ServiceKit.errorBody(message: message, code: code, requestId: requestId))
+        ByteBuffer(bytes: EdgeContract.errorBody(message: message, code: code, requestId: requestId))
     }
 
     static func json(_ object: Any) -> ByteBuffer {

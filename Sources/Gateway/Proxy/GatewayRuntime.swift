@@ -1,8 +1,8 @@
+import EdgeContract
 import Foundation
 import Logging
-import NIOCore
 import NIOConcurrencyHelpers
-import ServiceKit
+import NIOCore
 import Synchronization
 
 /// What every connection reads per request: the configuration in force (swapped whole

@@ -1,3 +1,4 @@
+import EdgeContract
 import Foundation
 
 /// Why the configuration could not be read. The message names the variable, and

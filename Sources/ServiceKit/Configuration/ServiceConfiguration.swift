@@ -1,4 +1,5 @@
 import AMQP
+import EdgeContract
 import Logging
 
 /// What every service reads from its environment. Defaults suit a local run

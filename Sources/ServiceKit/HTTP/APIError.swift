@@ -1,3 +1,4 @@
+import EdgeContract
 import Foundation
 import Hummingbird
 
@@ -43,18 +44,4 @@ public struct APIError: HTTPResponseError, Sendable {
         fields[.contentType] = "application/json; charset=utf-8"
         return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
-}
-
-/// DESIGN.md's error body as JSON bytes: `{"message": "...", "error": {"code": "...", "requestId": "..."}}`.
-/// The services and the gateway write the same bytes.
-public func errorBody(message: String, code: String, requestId: String) -> Data {
-    struct Body: Encodable {
-        struct Detail: Encodable {
-            let code: String
-            let requestId: String
-        }
-        let message: String
-        let error: Detail
-    }
-    return (try? JSONEncoder().encode(Body(message: message, error: .init(code: code, requestId: requestId)))) ?? Data()
 }
