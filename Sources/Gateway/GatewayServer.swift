@@ -4,6 +4,8 @@ import NIOCore
 import NIOExtras
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
+import NIOTLS
 import ServiceLifecycle
 import Synchronization
 import UnixSignals
@@ -30,13 +32,34 @@ public final class GatewayServer: Service, Sendable {
         pools = PoolRegistry(group: group)
     }
 
-    /// Listens; with `quiesce`, its connections can be drained.
-    public func start(quiesce: ServerQuiescingHelper? = nil) async throws -> any Channel {
+    /// Listens (and on TLS, when gateway.conf says so); with `quiesce`, their connections can be drained.
+    public func start(quiesce: ServerQuiescingHelper? = nil) async throws -> GatewayListeners {
         let config = runtime.config
+        let plain = try await listen(on: config.listen, overTLS: false, quiesce: quiesce)
+        var tls: (any Channel)?
+        if let settings = config.tls {
+            do {
+                tls = try await listen(on: settings.listen, overTLS: true, quiesce: quiesce)
+            } catch {
+                try? await plain.close()
+                throw error
+            }
+        }
+        var metadata: Logger.Metadata = ["address": "\(config.listen)", "routes": "\(config.routes.count)"]
+        if let settings = config.tls {
+            metadata["tls"] = "\(settings.listen)"
+            metadata["certificates"] = "\(settings.certificates.count)"
+        }
+        runtime.logger.info("gateway listening", metadata: metadata)
+        warnAboutExpiry(config)
+        return GatewayListeners(plain: plain, tls: tls)
+    }
+
+    private func listen(on address: GatewayConfig.Address, overTLS: Bool, quiesce: ServerQuiescingHelper?) async throws -> any Channel {
         let runtime = self.runtime
         let pools = self.pools
         let grace = shutdownGrace
-        let channel = try await ServerBootstrap(group: group)
+        return try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelInitializer { channel in
@@ -51,13 +74,34 @@ public final class GatewayServer: Service, Sendable {
                     let sync = channel.pipeline.syncOperations
                     // First: a connection that sent nothing closes at once when draining, any other at the grace's end.
                     try sync.addHandler(DrainHandler(grace: grace))
-                    try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)), name: "decoder")
-                    try sync.addHandler(ClientHandler(runtime: runtime, pool: pools.pool(for: channel.eventLoop)), name: "proxy")
+                    let decoder = ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes))
+                    if overTLS, let tls = runtime.snapshot.config.tls {
+                        // The certificate the client names in its hello (SNI), from the configuration
+                        // in force when it connected: a reload serves new connections, keeps open ones.
+                        // The TLS handler goes after the SNI one, which then hands it the hello.
+                        try sync.addHandler(ByteToMessageHandler(SNIHandler { result in
+                            var name: String?
+                            if case .hostname(let hostname) = result { name = hostname }
+                            let certificate = tls.certificate(for: name)
+                            return channel.eventLoop.makeCompletedFuture {
+                                try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: certificate.context), position: .before(decoder))
+                            }
+                        }))
+                    }
+                    try sync.addHandler(decoder, name: "decoder")
+                    try sync.addHandler(ClientHandler(runtime: runtime, pool: pools.pool(for: channel.eventLoop), overTLS: overTLS), name: "proxy")
                 }
             }
-            .bind(host: config.listen.host, port: config.listen.port).get()
-        runtime.logger.info("gateway listening", metadata: ["address": "\(config.listen)", "routes": "\(config.routes.count)"])
-        return channel
+            .bind(host: address.host, port: address.port).get()
+    }
+
+    /// A certificate past (or within two weeks of) its end is served still, and said so.
+    private func warnAboutExpiry(_ config: GatewayConfig) {
+        let now = runtime.wallSeconds()
+        for certificate in config.tls?.certificates ?? [] where certificate.notValidAfter < now + 14 * 86_400 {
+            runtime.logger.warning(certificate.notValidAfter < now ? "TLS certificate expired" : "TLS certificate expires within two weeks",
+                                   metadata: ["certificate": "\(certificate.certificatePath)", "notValidAfter": "\(certificate.notValidAfter)"])
+        }
     }
 
     /// Reads gateway.conf again; keeps the old configuration if the new one is bad.
@@ -66,11 +110,12 @@ public final class GatewayServer: Service, Sendable {
         guard let configPath else { return false }
         do {
             let fresh = try GatewayConfig.load(path: configPath)
-            if fresh.listen != runtime.config.listen {
+            if fresh.listen != runtime.config.listen || fresh.tls?.listen != runtime.config.tls?.listen {
                 runtime.logger.warning("listen changed in \(configPath): it takes effect at the next start")
             }
             runtime.replace(with: fresh)
-            runtime.logger.info("configuration reloaded", metadata: ["routes": "\(fresh.routes.count)"])
+            runtime.logger.info("configuration reloaded", metadata: ["routes": "\(fresh.routes.count)", "certificates": "\(fresh.tls?.certificates.count ?? 0)"])
+            warnAboutExpiry(fresh)
             return true
         } catch {
             runtime.logger.error("configuration not reloaded, the previous one stays: \(error)")
@@ -80,15 +125,16 @@ public final class GatewayServer: Service, Sendable {
 
     public func run() async throws {
         let quiesce = ServerQuiescingHelper(group: group)
-        let channel = try await start(quiesce: quiesce)
-        let drained = channel.eventLoop.makePromise(of: Void.self)
+        let listeners = try await start(quiesce: quiesce)
+        let drained = listeners.plain.eventLoop.makePromise(of: Void.self)
         let draining = Atomic<Bool>(false)
         try await withGracefulShutdownHandler {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
                     for await _ in await UnixSignalsSequence(trapping: .sighup) { self.reload() }
                 }
-                group.addTask { try await channel.closeFuture.get() }
+                group.addTask { try await listeners.plain.closeFuture.get() }
+                if let tls = listeners.tls { group.addTask { try await tls.closeFuture.get() } }
                 try await group.next()
                 group.cancelAll()
             }
@@ -101,6 +147,17 @@ public final class GatewayServer: Service, Sendable {
             quiesce.initiateShutdown(promise: drained)
         }
         if !draining.load(ordering: .acquiring) { drained.succeed() }  // a promise must be completed
+    }
+}
+
+/// The gateway's listening channels: plain HTTP, and TLS when configured.
+public struct GatewayListeners: Sendable {
+    public let plain: any Channel
+    public let tls: (any Channel)?
+
+    public func close() async throws {
+        try await plain.close()
+        try await tls?.close()
     }
 }
 

@@ -96,6 +96,11 @@ import Testing
             ("route /chat/ { upstream 1; }\nsession_refresh {\n endpoint /auth/refresh;\n}", 2, "session_refresh endpoint /auth/refresh matches no route"),
             ("route / { upstream 1; }\nsession_refresh {\n refresh_cookie a;b; }", 3, "unknown directive \"b\" in session_refresh"),
             ("route / { upstream 1; }\nsession_refresh { skip auth/login; }", 2, "\"auth/login\" is not a path (it starts with /)"),
+            ("admin_allow everyone;\nroute / { upstream 1; }", 1, "\"everyone\" is not an IP address or CIDR range"),
+            ("route / { upstream 1; }\nlisten 127.0.0.1:3443 ssl;", 2, "listen 127.0.0.1:3443 ssl needs an ssl_certificate"),
+            ("route / { upstream 1; }\nredirect_to_https on;", 2, "redirect_to_https needs a listen ... ssl"),
+            ("route / { upstream 1; }\nssl_certificate /nonexistent/a.pem /nonexistent/a.key;", 2, "ssl_certificate: /nonexistent/a.pem cannot be read"),
+            ("route / { upstream 1; }\nssl_certificate /etc/hostname /etc/hostname;\nlisten 127.0.0.1:3443 ssl;", 2, "ssl_certificate /etc/hostname /etc/hostname: the certificate file holds no PEM certificate"),
         ]
         for (text, line, reason) in cases {
             #expect(throws: GatewayConfigError(file: "test.conf", line: line, reason: reason), "\(text)") {
@@ -103,7 +108,37 @@ import Testing
             }
         }
         #expect(throws: GatewayConfigError.self) { _ = try GatewayConfig.load(path: "/nonexistent/gateway.conf") }
+        // A key that is not PEM, beside a good certificate; a name that is no server name.
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tls-config-\(UUID().uuidString)")
+        try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let certificate = directory.appendingPathComponent("c.pem").path
+        _ = FileManager.default.createFile(atPath: certificate, contents: Data(Self.selfSignedCertificate.utf8))
+        _ = FileManager.default.createFile(atPath: directory.appendingPathComponent("k.pem").path, contents: Data("not a key".utf8))
+        for (text, reason) in [
+            ("ssl_certificate c.pem k.pem;", "ssl_certificate c.pem k.pem: the key file holds no PEM private key"),
+            ("ssl_certificate c.pem k.pem bad_name!;", "ssl_certificate: \"bad_name!\" is not a server name (a.example.com or *.example.com)"),
+        ] {
+            #expect(throws: GatewayConfigError(file: directory.appendingPathComponent("gw.conf").path, line: 1, reason: reason)) {
+                _ = try GatewayConfig.parse(text + "\nlisten 127.0.0.1:3443 ssl;\nroute / { upstream 1; }", file: directory.appendingPathComponent("gw.conf").path)
+            }
+        }
         let error = GatewayConfigError(file: "gateway.conf", line: 12, reason: "route /a/ has no upstream")
         #expect(error.description == "gateway.conf:12: route /a/ has no upstream")
     }
+
+    /// A self-signed certificate (no key: only its parsing matters here).
+    static let selfSignedCertificate = """
+        -----BEGIN CERTIFICATE-----
+        MIIBgTCCASegAwIBAgIUXWuXOsNnBS9YATYAspHwjeil7FgwCgYIKoZIzj0EAwIw
+        FjEUMBIGA1UEAwwLY29uZmlnLXRlc3QwHhcNMjYxMjAyMTU1NjUxWhcNMzYxMTI5
+        MTU1NjUxWjAWMRQwEgYDVQQDDAtjb25maWctdGVzdDBZMBMGByqGSM49AgEGCCqG
+        SM49AwEHA0IABFbmqbqCsjoGr3jlXJ3KUqTLHODe6Ydg01oJaU4k/n85E4Yr/n+v
+        BqFsYHw20XXgpM3Ox/Drv1Mm4oQpp3Ue/omjUzBRMB0GA1UdDgQWBBRYJUBZLr5u
+        jO3EH0ZhUMIuoFjGMDAfBgNVHSMEGDAWgBRYJUBZLr5ujO3EH0ZhUMIuoFjGMDAP
+        BgNVHRMBAf8EBTADAQH/MAoGCCqGSM49BAMCA0gAMEUCIH/hQi0vfHYXxbrUPYIf
+        8JMhAOcrUwxFMm6s6248v0x2AiEAzPL0Rn0wEj9MqPPQTMRjDPouXf9826x0Uetv
+        PrKVvjQ=
+        -----END CERTIFICATE-----
+        """
 }

@@ -17,14 +17,14 @@ import TestSupport
         config.listen = .init(host: "127.0.0.1", port: 0)
         config.accessLog = false
         let gateway = GatewayServer(config: config, configPath: configPath, logger: Logger(label: "gateway-test"))
-        let channel = try await gateway.start()
+        let listeners = try await gateway.start()
         do {
-            try await body(gateway, channel.localAddress!.port!)
+            try await body(gateway, listeners.plain.localAddress!.port!)
         } catch {
-            try? await channel.close()
+            try? await listeners.close()
             throw error
         }
-        try await channel.close()
+        try await listeners.close()
     }
 
     static func json(_ response: RawHTTPResponse) -> [String: Any] {
@@ -184,6 +184,59 @@ import TestSupport
             #expect(refused.status == 403 && refused.headers["access-control-allow-origin"] == nil)
         }
         #expect(a.requests.load(ordering: .relaxed) == 5, "preflights are answered at the gateway")
+        await a.stop()
+    }
+
+    @Test func everyResponseVariesByOriginOnceCORSIsOnAndAllowedOriginsReadTheExposedHeaders() async throws {
+        let a = try await Upstream.start("a")
+        try await Self.withGateway("""
+            cors { allow_origin https://yourdomain.com; }
+            route /limited/ { upstream 127.0.0.1:\(a.port); rate 1r/m burst=1 nodelay; }
+            route / { upstream 127.0.0.1:\(a.port); }
+            """) { _, port in
+            let allowed = try await rawHTTPGet(port: port, path: "/x", headers: ["Origin": "https://yourdomain.com"])
+            #expect(allowed.headers["access-control-expose-headers"] == "X-Request-Id, Retry-After")
+            #expect(allowed.values("vary").sorted() == ["Accept-Encoding", "Origin"], "the service's Vary stays beside the gateway's: \(allowed.fields)")
+            for origin in ["https://evil.example", nil] {
+                let other = try await rawHTTPGet(port: port, path: "/x", headers: origin.map { ["Origin": $0] } ?? [:])
+                #expect(other.values("vary").sorted() == ["Accept-Encoding", "Origin"] && other.headers["access-control-expose-headers"] == nil,
+                        "\(origin ?? "no origin"): \(other.fields)")
+            }
+            // The gateway's own answers too: a page can read a 429's Retry-After.
+            for _ in 0..<2 { _ = try await rawHTTPGet(port: port, path: "/limited/a", headers: ["Origin": "https://yourdomain.com"]) }
+            let limited = try await rawHTTPGet(port: port, path: "/limited/a", headers: ["Origin": "https://yourdomain.com"])
+            #expect(limited.status == 429 && limited.headers["access-control-allow-origin"] == "https://yourdomain.com")
+            #expect(limited.headers["retry-after"] != nil && limited.headers["access-control-expose-headers"]?.contains("Retry-After") == true)
+            let refused = try await rawHTTP("POST", port: port, path: "/health")
+            #expect(refused.status == 405 && refused.values("vary") == ["Origin"], "\(refused.fields)")
+        }
+        try await Self.withGateway("route / { upstream 127.0.0.1:\(a.port); }") { _, port in
+            let plain = try await rawHTTPGet(port: port, path: "/x", headers: ["Origin": "https://yourdomain.com"])
+            #expect(plain.values("vary") == ["Accept-Encoding"] && plain.headers["access-control-allow-origin"] == nil, "no CORS, nothing varies by Origin")
+        }
+        await a.stop()
+    }
+
+    @Test func metricsAndTheUpstreamsInHealthAreForAdminClientsOnly() async throws {
+        let a = try await Upstream.start("a")
+        // The test speaks from 127.0.0.1, a trusted proxy: X-Forwarded-For names the client.
+        try await Self.withGateway("""
+            admin_allow 10.0.0.0/8;
+            route / { upstream 127.0.0.1:\(a.port); }
+            """) { _, port in
+            for client in [nil, "203.0.113.9", "10.0.0.1, 203.0.113.9"] {
+                let headers = client.map { ["X-Forwarded-For": $0] } ?? [:]
+                let metrics = try await rawHTTPGet(port: port, path: "/metrics", headers: headers)
+                #expect(metrics.status == 404 && !metrics.body.contains("gateway_"), "\(client ?? "127.0.0.1"): \(metrics.status)")
+                let health = try await rawHTTPGet(port: port, path: "/health", headers: headers)
+                #expect(health.status == 200 && health.body == #"{"status":"ok"}"# && !health.body.contains("127.0.0.1"), "\(health.body)")
+            }
+            let admin = ["X-Forwarded-For": "10.1.2.3"]
+            let metrics = try await rawHTTPGet(port: port, path: "/metrics", headers: admin)
+            #expect(metrics.status == 200 && metrics.body.contains("gateway_"))
+            let health = try await rawHTTPGet(port: port, path: "/health", headers: admin)
+            #expect(health.body.contains("\"127.0.0.1:\(a.port)\":\"up\""), "\(health.body)")
+        }
         await a.stop()
     }
 

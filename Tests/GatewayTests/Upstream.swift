@@ -78,6 +78,7 @@ final class Upstream: Sendable {
                     response.headers.add(name: "Content-Type", value: "application/json")
                     response.headers.add(name: "Content-Length", value: String(body.readableBytes))
                     response.headers.add(name: "X-Frame-Options", value: "SAMEORIGIN")  // the service's own wins
+                    response.headers.add(name: "Vary", value: "Accept-Encoding")  // kept beside the gateway's Vary: Origin
                     context.write(self.wrapOutboundOut(.head(response)), promise: nil)
                     context.write(self.wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
                     context.writeAndFlush(self.wrapOutboundOut(.end(nil)), promise: nil)

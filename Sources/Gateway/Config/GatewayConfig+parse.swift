@@ -41,14 +41,21 @@ extension GatewayConfig {
         }
         var seenPrefixes: Set<String> = []
         var refreshStatement: ConfigSyntax.Statement?
+        var tlsListen: (address: Address, statement: ConfigSyntax.Statement)?
+        var certificates: [ServerCertificate] = []
+        var hsts: String?? = .none
+        var redirectPlain: (Bool, ConfigSyntax.Statement)?
         for statement in statements {
             switch statement.name {
+            case "listen" where statement.arguments.count == 2 && statement.arguments[1] == "ssl":
+                tlsListen = (try statement.address(statement.arguments[0]), statement)
             case "listen": config.listen = try statement.address(statement.single())
-            case "trusted_proxies":
-                config.trustedProxies = try statement.arguments(atLeast: 1).map { raw in
-                    guard let network = IPNetwork(raw) else { throw statement.error("\"\(raw)\" is not an IP address or CIDR range") }
-                    return network
-                }
+            case "ssl_certificate": certificates.append(try statement.certificate(configFile: file))
+            case "hsts" where statement.arguments == ["off"]: hsts = .some(nil)
+            case "hsts": hsts = .some(try statement.single())
+            case "redirect_to_https": redirectPlain = (try statement.flag(statement.single()), statement)
+            case "trusted_proxies": config.trustedProxies = try statement.networks()
+            case "admin_allow": config.adminNetworks = try statement.networks()
             case "header_timeout": config.headerTimeoutSeconds = try statement.duration(statement.single())
             case "max_header_size": config.maxHeaderBytes = try statement.size(statement.single(), in: 1024...(1024 * 1024))
             case "limiter_max_clients": config.limiterMaxClients = try statement.integer(statement.single(), in: 100...10_000_000)
@@ -93,6 +100,18 @@ extension GatewayConfig {
             }
         }
         guard !config.routes.isEmpty else { throw GatewayConfigError(file: file, line: 0, reason: "no route is defined") }
+        if let (address, statement) = tlsListen {
+            guard !certificates.isEmpty else { throw statement.error("listen \(address) ssl needs an ssl_certificate") }
+            guard address != config.listen else { throw statement.error("listen \(address) ssl is also the plain listener") }
+            var tls = TLS(listen: address, certificates: certificates)
+            if case .some(let value) = hsts { tls.hsts = value }
+            tls.redirectPlain = redirectPlain?.0 ?? false
+            config.tls = tls
+        } else if let (_, statement) = redirectPlain {
+            throw statement.error("redirect_to_https needs a listen ... ssl")
+        } else if !certificates.isEmpty {
+            throw GatewayConfigError(file: file, line: 0, reason: "ssl_certificate is set but no listen ... ssl uses it")
+        }
         if let refresh = config.sessionRefresh, let statement = refreshStatement, config.routeIndex(for: refresh.endpoint) == nil {
             throw statement.error("session_refresh endpoint \(refresh.endpoint) matches no route")
         }
@@ -103,6 +122,26 @@ extension GatewayConfig {
 extension ConfigSyntax.Statement {
     /// The bytes of an OpenAPI document, its path relative to the configuration file; it
     /// must be a JSON object naming an OpenAPI 3 version, so a wrong file fails at load.
+    /// `ssl_certificate CERTIFICATE.pem KEY.pem [NAME …];` (paths relative to the file).
+    func certificate(configFile: String) throws -> ServerCertificate {
+        let arguments = try arguments(atLeast: 2)
+        let base = URL(fileURLWithPath: configFile).deletingLastPathComponent()
+        func read(_ path: String) throws -> [UInt8] {
+            let url = path.hasPrefix("/") ? URL(fileURLWithPath: path) : base.appendingPathComponent(path)
+            guard let data = try? Data(contentsOf: url) else { throw error("ssl_certificate: \(path) cannot be read") }
+            return Array(data)
+        }
+        let names = Array(arguments.dropFirst(2))
+        for name in names where !name.utf8.allSatisfy({ $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "*") || (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) }) || (name.contains("*") && !name.hasPrefix("*.")) {
+            throw error("ssl_certificate: \"\(name)\" is not a server name (a.example.com or *.example.com)")
+        }
+        do {
+            return try ServerCertificate(names: names, certificatePath: arguments[0], keyPath: arguments[1], chainPEM: try read(arguments[0]), keyPEM: try read(arguments[1]))
+        } catch let reason as ServerCertificateError {
+            throw error("ssl_certificate \(arguments[0]) \(arguments[1]): \(reason)")
+        }
+    }
+
     func openAPIDocument(_ path: String, configFile: String) throws -> [UInt8] {
         let base = URL(fileURLWithPath: configFile).deletingLastPathComponent()
         let url = path.hasPrefix("/") ? URL(fileURLWithPath: path) : base.appendingPathComponent(path)
@@ -185,6 +224,7 @@ extension GatewayConfig.CORS {
         case "max_age": maxAgeSeconds = Int(try s.duration(s.single()))
         case "allow_methods": allowedMethods = try s.arguments(atLeast: 1).map { $0.uppercased() }
         case "allow_headers": allowedHeaders = try s.arguments(atLeast: 1)
+        case "expose_headers": exposedHeaders = try s.arguments(atLeast: 1)
         default: throw s.error("unknown directive \"\(s.name)\" in cors")
         }
     }
@@ -205,6 +245,14 @@ extension ConfigSyntax.Statement {
     func arguments(atLeast count: Int) throws -> [String] {
         guard arguments.count >= count else { throw error("\"\(name)\" needs at least \(count) argument\(count == 1 ? "" : "s")") }
         return arguments
+    }
+
+    /// Addresses or CIDR ranges, at least one.
+    func networks() throws -> [IPNetwork] {
+        try arguments(atLeast: 1).map { raw in
+            guard let network = IPNetwork(raw) else { throw error("\"\(raw)\" is not an IP address or CIDR range") }
+            return network
+        }
     }
 
     func single() throws -> String {

@@ -5,7 +5,12 @@ import EdgeContract
 /// lists, so a file only says what differs.
 public struct GatewayConfig: Sendable, Equatable {
     public var listen = Address(host: "127.0.0.1", port: 3000)
+    /// `listen ADDRESS ssl;` with its certificates: HTTPS beside the plain listener.
+    public var tls: TLS?
     public var trustedProxies: [IPNetwork] = [IPNetwork("127.0.0.1")!, IPNetwork("::1")!]
+    /// Clients (by their address behind trusted proxies) shown `/metrics` and the upstreams in
+    /// `/health`; everyone else gets 404 and a bare status.
+    public var adminNetworks: [IPNetwork] = [IPNetwork("127.0.0.1")!, IPNetwork("::1")!]
     /// A client must send its whole request head within this (slow clients).
     public var headerTimeoutSeconds = 10.0
     public var maxHeaderBytes = 16 * 1024
@@ -41,6 +46,18 @@ public struct GatewayConfig: Sendable, Equatable {
         func passesRefreshCookie(to path: String) -> Bool { refreshCookieTo.contains { path.hasPrefix($0) } }
     }
 
+    /// TLS termination: a listener of its own, certificates chosen by SNI (the first is the
+    /// default), HSTS on its responses, and optionally the plain listener redirecting to it.
+    public struct TLS: Sendable, Equatable {
+        public var listen: Address
+        public var certificates: [ServerCertificate]
+        /// The `Strict-Transport-Security` value added to TLS responses (`hsts off;`: none).
+        public var hsts: String? = "max-age=63072000"
+        /// `redirect_to_https on;`: the plain listener answers 308 to the same URL over HTTPS
+        /// (but `/health`, for probes that speak plain HTTP).
+        public var redirectPlain = false
+    }
+
     public struct Address: Sendable, Hashable, CustomStringConvertible {
         public var host: String
         public var port: Int
@@ -65,6 +82,8 @@ public struct GatewayConfig: Sendable, Equatable {
         public var maxAgeSeconds = 600
         public var allowedMethods = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
         public var allowedHeaders = ["Authorization", "Content-Type", "X-Request-Id"]
+        /// Response headers a page's script may read besides the safelisted ones.
+        public var exposedHeaders = ["X-Request-Id", "Retry-After"]
     }
 
     /// NGINX `limit_req`: `rate` requests a second on average, `burst` more queued (or,

@@ -99,9 +99,13 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
         var isRetryable: Bool { [.GET, .HEAD, .OPTIONS].contains(method) && requestBytes == 0 && !isUpgrade }
     }
 
-    init(runtime: GatewayRuntime, pool: UpstreamPool) {
+    /// Whether the connection came through the TLS listener (HSTS; no redirect).
+    let overTLS: Bool
+
+    init(runtime: GatewayRuntime, pool: UpstreamPool, overTLS: Bool = false) {
         self.runtime = runtime
         self.pool = pool
+        self.overTLS = overTLS
         current = runtime.snapshot
     }
 
@@ -255,43 +259,53 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
         let keepAlive = head.isKeepAlive && !draining
 
         if head.uri.utf8.count + fields.bytes > snapshot.config.maxHeaderBytes {
-            return respond(status: .requestHeaderFieldsTooLarge, code: "headers_too_large", message: "Request headers are too large", requestId: requestId, keepAlive: false)
+            return respond(status: .requestHeaderFieldsTooLarge, code: "headers_too_large", message: "Request headers are too large", requestId: requestId, keepAlive: false, origin: fields.origin)
         }
         // A tunnel through the gateway is never opened. (TRACE goes on: a service answers it
         // with 405 and the methods its path has.)
         guard head.method != .CONNECT else {
             return respond(status: .methodNotAllowed, code: "method_not_allowed", message: "Method not allowed", requestId: requestId,
-                           keepAlive: keepAlive, extra: [("Allow", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS")])
+                           keepAlive: keepAlive, origin: fields.origin, extra: [("Allow", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS")])
         }
         let path = head.uri.firstIndex(of: "?").map { String(head.uri[..<$0]) } ?? head.uri
-        if Self.localPaths.contains(path), let local = localAnswer(path) {
+        if !overTLS, let tls = snapshot.config.tls, tls.redirectPlain, path != "/health" {
+            guard let location = Self.httpsLocation(host: head.headers.first(name: "Host"), port: tls.listen.port, uri: head.uri) else {
+                return respond(status: .badRequest, code: "bad_request", message: "The Host header is not a host name", requestId: requestId, keepAlive: false)
+            }
+            return respond(status: .permanentRedirect, body: nil, contentType: nil, requestId: requestId, keepAlive: keepAlive,
+                           origin: fields.origin, extra: [("Location", location)])
+        }
+        if Self.localPaths.contains(path), let local = localAnswer(path, admin: snapshot.isAdmin(clientAddress)) {
             guard head.method == .GET else {
                 return respond(status: .methodNotAllowed, code: "method_not_allowed", message: "Method not allowed", requestId: requestId,
-                               keepAlive: keepAlive, extra: [("Allow", "GET")])
+                               keepAlive: keepAlive, origin: fields.origin, extra: [("Allow", "GET")])
             }
             return respond(status: .ok, body: local.body, contentType: local.type, requestId: requestId, keepAlive: keepAlive, origin: fields.origin)
         }
+        if path == "/metrics" && !snapshot.isAdmin(clientAddress) {
+            return respond(status: .notFound, code: "no_route", message: "No route for /metrics", requestId: requestId, keepAlive: keepAlive, origin: fields.origin)
+        }
         guard let active = snapshot.route(for: path) else {
-            return respond(status: .notFound, code: "no_route", message: "No route for \(path.prefix(200))", requestId: requestId, keepAlive: keepAlive)
+            return respond(status: .notFound, code: "no_route", message: "No route for \(path.prefix(200))", requestId: requestId, keepAlive: keepAlive, origin: fields.origin)
         }
         let route = active.settings
         let cors = snapshot.cors
         if CORSPolicy.isPreflight(head) {
             guard let allowed = cors.preflightHeaders(head) else {
-                return respond(status: .forbidden, code: "origin_not_allowed", message: "Origin not allowed", requestId: requestId, keepAlive: keepAlive)
+                return respond(status: .forbidden, code: "origin_not_allowed", message: "Origin not allowed", requestId: requestId, keepAlive: keepAlive, origin: fields.origin)
             }
-            return respond(status: .noContent, body: nil, contentType: nil, requestId: requestId, keepAlive: keepAlive, extra: allowed)
+            return respond(status: .noContent, body: nil, contentType: nil, requestId: requestId, keepAlive: keepAlive, origin: fields.origin, extra: allowed)
         }
         if let limit = route.rateLimit {
             switch runtime.limiter.check(route.prefix + "|" + clientAddress, limit: limit, now: monotonicSeconds()) {
             case .reject(let retryAfter):
                 return respond(status: .tooManyRequests, code: "rate_limited", message: "Too many requests, retry in \(retryAfter) s",
-                               requestId: requestId, keepAlive: keepAlive, extra: [("Retry-After", String(retryAfter))], route: active.index)
+                               requestId: requestId, keepAlive: keepAlive, origin: fields.origin, extra: [("Retry-After", String(retryAfter))], route: active.index)
             case .allow: break  // queued requests (no nodelay) are served at once here; see README
             }
         }
         if let length = fields.contentLength, length > route.maxBodyBytes {
-            return respond(status: .payloadTooLarge, code: "payload_too_large", message: "Request body is too large", requestId: requestId, keepAlive: false)
+            return respond(status: .payloadTooLarge, code: "payload_too_large", message: "Request body is too large", requestId: requestId, keepAlive: false, origin: fields.origin)
         }
         let isUpgrade = route.websocket && fields.upgradeToWebSocket
 
@@ -615,9 +629,9 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
 
     /// The gateway's own answer to a request it did not forward.
     private func respond(status: HTTPResponseStatus, code: String, message: String, requestId: String, keepAlive: Bool,
-                         extra: [(String, String)] = [], route: Int = -1) {
+                         origin: String? = nil, extra: [(String, String)] = [], route: Int = -1) {
         respond(status: status, body: GatewayResponses.errorBody(message: message, code: code, requestId: requestId),
-                contentType: "application/json; charset=utf-8", requestId: requestId, keepAlive: keepAlive, extra: extra, route: route)
+                contentType: "application/json; charset=utf-8", requestId: requestId, keepAlive: keepAlive, origin: origin, extra: extra, route: route)
     }
 
     private func respond(status: HTTPResponseStatus, body: ByteBuffer?, contentType: String?, requestId: String, keepAlive: Bool,
@@ -640,8 +654,8 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
 
     /// Security headers (unless the service set its own), the request id and CORS.
     private func decoration(requestId: String, origin: String?, close: Bool) -> HeadWriter.Decoration {
-        let cors = origin.map { current.cors.responseHeaders(origin: $0).map { HeadWriter.CORSHeader(name: $0.0, value: $0.1) } } ?? []
-        return HeadWriter.Decoration(security: current.securityHeaders, requestId: requestId, cors: cors, close: close)
+        let cors = current.cors.responseHeaders(origin: origin).map { HeadWriter.CORSHeader(name: $0.0, value: $0.1) }
+        return HeadWriter.Decoration(security: overTLS ? current.tlsSecurityHeaders : current.securityHeaders, requestId: requestId, cors: cors, close: close)
     }
 
     private func decoration(_ exchange: Exchange, close: Bool) -> HeadWriter.Decoration {
@@ -671,8 +685,13 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
     /// What the gateway answers itself (GET only).
     static let localPaths: Set<String> = ["/health", "/metrics", "/openapi.json"]
 
-    private func localAnswer(_ path: String) -> (body: ByteBuffer, type: String)? {
+    /// `admin`: the client is in `admin_allow`; only it sees the metrics and the upstreams.
+    private func localAnswer(_ path: String, admin: Bool) -> (body: ByteBuffer, type: String)? {
         switch path {
+        case "/health" where !admin:
+            return (GatewayResponses.json(["status": "ok"]), "application/json")
+        case "/metrics" where !admin:
+            return nil
         case "/health":
             let now = monotonicSeconds()
             var upstreams: [String: String] = [:]
@@ -700,6 +719,21 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
             "bytes": .stringConvertible(exchange.responseBytes), "upstream": .string(exchange.lastInstance?.description ?? "-"),
             "requestId": .string(exchange.requestId), "client": .string(exchange.clientAddress),
         ])
+    }
+
+    /// The same request's URL over HTTPS: the Host's name (a DNS name, an IPv4 address or a
+    /// bracketed IPv6 one, nothing else), the TLS listener's port unless 443, the same URI.
+    static func httpsLocation(host: String?, port: Int, uri: String) -> String? {
+        guard var name = host, !name.isEmpty, uri.hasPrefix("/") else { return nil }
+        if name.hasPrefix("[") {
+            guard let close = name.firstIndex(of: "]") else { return nil }
+            name = String(name[...close])
+            guard name.dropFirst().dropLast().allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." }) else { return nil }
+        } else {
+            name = String(name.prefix { $0 != ":" })
+            guard !name.isEmpty, name.utf8.allSatisfy({ $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".") || (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) }) else { return nil }
+        }
+        return "https://\(name)\(port == 443 ? "" : ":\(port)")\(uri)"
     }
 
     static func upstreamURI(_ uri: String, strip: String?) -> String {

@@ -101,6 +101,8 @@ final class ConfigSnapshot: Sendable {
     let metrics: GatewayMetrics
     let openAPI: ByteBuffer?
     let securityHeaders: [HeadWriter.SecurityHeader]
+    /// The same, and HSTS: for responses over TLS.
+    let tlsSecurityHeaders: [HeadWriter.SecurityHeader]
     /// The routes by reference: copying a route per request would retain each of its strings and arrays.
     let routes: [ActiveRoute]
 
@@ -111,8 +113,12 @@ final class ConfigSnapshot: Sendable {
         metrics = GatewayMetrics(routes: config.routes.map(\.prefix))
         openAPI = config.openAPIDocument.map { ByteBuffer(bytes: $0) }
         securityHeaders = config.securityHeaders.map { HeadWriter.SecurityHeader(name: $0.name, value: $0.value) }
+        tlsSecurityHeaders = securityHeaders + (config.tls?.hsts.map { [HeadWriter.SecurityHeader(name: "Strict-Transport-Security", value: $0)] } ?? [])
         routes = config.routes.enumerated().map { ActiveRoute(settings: $0.element, index: $0.offset) }
     }
+
+    /// Whether a client (its address behind trusted proxies) may see `/metrics` and the upstreams.
+    func isAdmin(_ clientAddress: String) -> Bool { config.adminNetworks.contains { $0.contains(clientAddress) } }
 
     /// The route with the longest prefix of `path`.
     func route(for path: String) -> ActiveRoute? {

@@ -83,7 +83,7 @@ struct HeadWriter {
                 }
                 if ResponseFraming.matches(view, start, length, ResponseFraming.Name.requestId) { continue }
                 if !named.isEmpty, named.contains(where: { ResponseFraming.matches(view, start, length, $0) }) { continue }
-                if !decoration.cors.isEmpty, decoration.cors.contains(where: { ResponseFraming.matches(view, start, length, $0.lowercasedName) }) { continue }
+                if !decoration.cors.isEmpty, decoration.cors.contains(where: { $0.replacesUpstream && ResponseFraming.matches(view, start, length, $0.lowercasedName) }) { continue }
                 for index in decoration.security.indices where !present[index] && ResponseFraming.matches(view, start, length, decoration.security[index].lowercasedName) {
                     present[index] = true
                 }
@@ -150,11 +150,15 @@ struct HeadWriter {
         let name: String
         let value: String
         let lowercasedName: [UInt8]
+        /// The service's own field of this name is dropped, except `Vary`: a list, so the
+        /// service's `Vary: Accept-Encoding` and the gateway's `Vary: Origin` both stay.
+        let replacesUpstream: Bool
 
         init(name: String, value: String) {
             self.name = name
             self.value = value
             lowercasedName = Array(name.lowercased().utf8)
+            replacesUpstream = name.lowercased() != "vary"
         }
     }
 

@@ -1,13 +1,15 @@
 """A python-socketio client session against the conformance server, for SocketIOTests.
 
-usage: python_socketio_client.py URL TRANSPORTS [PATH]   (TRANSPORTS: polling | websocket | polling,websocket;
-       PATH: the Socket.IO path, socket.io unless a gateway puts it elsewhere)
+usage: python_socketio_client.py URL TRANSPORTS [PATH [CA_FILE]]   (TRANSPORTS: polling | websocket | polling,websocket;
+       PATH: the Socket.IO path, socket.io unless a gateway puts it elsewhere;
+       CA_FILE: for an https URL, the certificate authority to trust — polling and wss alike)
 Prints one JSON object: what the client saw. Exits non-zero if anything timed out.
 """
 import json
 import sys
 import threading
 
+import requests
 import socketio
 
 url, transports = sys.argv[1], sys.argv[2].split(",")
@@ -17,7 +19,11 @@ back = threading.Event()
 auths = threading.Event()
 custom = threading.Event()
 
-sio = socketio.Client(reconnection=False)
+session = requests.Session()
+if len(sys.argv) > 4:
+    session.verify = sys.argv[4]  # engine.io passes it to the WebSocket too (ca_certs)
+    session.trust_env = False  # else REQUESTS_CA_BUNDLE, where set, wins over it
+sio = socketio.Client(reconnection=False, http_session=session)
 
 
 @sio.on("auth")
