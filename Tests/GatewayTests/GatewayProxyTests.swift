@@ -230,6 +230,8 @@ import TestSupport
                 #expect(metrics.status == 404 && !metrics.body.contains("gateway_"), "\(client ?? "127.0.0.1"): \(metrics.status)")
                 let health = try await rawHTTPGet(port: port, path: "/health", headers: headers)
                 #expect(health.status == 200 && health.body == #"{"status":"ok"}"# && !health.body.contains("127.0.0.1"), "\(health.body)")
+                let traced = try await rawHTTP("TRACE", port: port, path: "/metrics", headers: headers)
+                #expect(traced.status == 405 && traced.headers["allow"] == "GET", "the gateway's path, shown or not")
             }
             let admin = ["X-Forwarded-For": "10.1.2.3"]
             let metrics = try await rawHTTPGet(port: port, path: "/metrics", headers: admin)

@@ -29,8 +29,9 @@ import TestSupport
     /// A port nobody listens on just now (for a TLS listener whose port a redirect names).
     static func freePort() async throws -> Int {
         let probe = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
-        defer { probe.close(promise: nil) }
-        return probe.localAddress!.port!
+        let port = probe.localAddress!.port!
+        try await probe.close()  // closed before the gateway binds it
+        return port
     }
 
     static func python(_ arguments: [String]) async throws -> [String: Any] {
@@ -64,6 +65,8 @@ import TestSupport
                 #expect(seen["version"] as? String == "TLSv1.3")
                 let headers = seen["headers"] as? [String: String] ?? [:]
                 #expect(headers["strict-transport-security"] == "max-age=63072000" && headers["x-request-id"] != nil, "\(headers)")
+                let reached = (try? JSONSerialization.jsonObject(with: Data((seen["body"] as? String ?? "").utf8)) as? [String: Any]) ?? [:]
+                #expect((reached["headers"] as? [String: String])?["x-forwarded-proto"] == "https", "the service learns the client used TLS")
             }
             // A name no certificate covers gets the default one, which the client refuses as the wrong host.
             let wrongHost = try await Self.curl(["--cacert", ca, "--resolve", "a.b.api.test:\(tls):127.0.0.1", "-o", "/dev/null", "https://a.b.api.test:\(tls)/x"])

@@ -76,6 +76,8 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
         /// New session cookies, when the gateway refreshed the browser's session on the way:
         /// every answer to this request carries them, the gateway's own errors included.
         var setCookies: [String] = []
+        /// Its place under `limit_conn` / `limit_websockets`: given back when the exchange (or its tunnel) ends.
+        var slot: ConnectionLimiter.Slot?
 
         init(route: ActiveRoute, upstreamHead: ByteBuffer, requestId: String, clientAddress: String, request: HTTPRequestHead,
              origin: String?, isUpgrade: Bool, chunked: Bool) {
@@ -275,15 +277,20 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
             return respond(status: .permanentRedirect, body: nil, contentType: nil, requestId: requestId, keepAlive: keepAlive,
                            origin: fields.origin, extra: [("Location", location)])
         }
-        if Self.localPaths.contains(path), let local = localAnswer(path, admin: snapshot.isAdmin(clientAddress)) {
-            guard head.method == .GET else {
-                return respond(status: .methodNotAllowed, code: "method_not_allowed", message: "Method not allowed", requestId: requestId,
-                               keepAlive: keepAlive, origin: fields.origin, extra: [("Allow", "GET")])
+        if Self.localPaths.contains(path) {
+            let admin = snapshot.isAdmin(clientAddress)
+            let local = localAnswer(path, admin: admin)
+            // /metrics is the gateway's even where it is not shown: it never reaches a service.
+            if local != nil || (path == "/metrics" && !admin) {
+                guard head.method == .GET else {
+                    return respond(status: .methodNotAllowed, code: "method_not_allowed", message: "Method not allowed", requestId: requestId,
+                                   keepAlive: keepAlive, origin: fields.origin, extra: [("Allow", "GET")])
+                }
+                guard let local else {
+                    return respond(status: .notFound, code: "no_route", message: "No route for /metrics", requestId: requestId, keepAlive: keepAlive, origin: fields.origin)
+                }
+                return respond(status: .ok, body: local.body, contentType: local.type, requestId: requestId, keepAlive: keepAlive, origin: fields.origin)
             }
-            return respond(status: .ok, body: local.body, contentType: local.type, requestId: requestId, keepAlive: keepAlive, origin: fields.origin)
-        }
-        if path == "/metrics" && !snapshot.isAdmin(clientAddress) {
-            return respond(status: .notFound, code: "no_route", message: "No route for /metrics", requestId: requestId, keepAlive: keepAlive, origin: fields.origin)
         }
         guard let active = snapshot.route(for: path) else {
             return respond(status: .notFound, code: "no_route", message: "No route for \(path.prefix(200))", requestId: requestId, keepAlive: keepAlive, origin: fields.origin)
@@ -308,13 +315,26 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
             return respond(status: .payloadTooLarge, code: "payload_too_large", message: "Request body is too large", requestId: requestId, keepAlive: false, origin: fields.origin)
         }
         let isUpgrade = route.websocket && fields.upgradeToWebSocket
+        var slot: ConnectionLimiter.Slot?
+        if snapshot.config.connectionLimit != nil || (isUpgrade && snapshot.config.webSocketLimit != nil) {
+            switch runtime.connections.acquire(clientAddress, tunnel: isUpgrade, requestLimit: snapshot.config.connectionLimit, tunnelLimit: snapshot.config.webSocketLimit) {
+            case .success(let acquired): slot = acquired
+            case .failure(let error):
+                let (code, message) = switch error.refusal {
+                case .requests(let limit): ("too_many_connections", "Too many requests in progress from this address (at most \(limit) at once)")
+                case .tunnels(let limit): ("too_many_websockets", "Too many WebSocket connections from this address (at most \(limit))")
+                }
+                return respond(status: .tooManyRequests, code: code, message: message, requestId: requestId, keepAlive: keepAlive,
+                               origin: fields.origin, extra: [("Retry-After", "1")], route: active.index)
+            }
+        }
 
         let forwardedFor = fields.forwardedFor.isEmpty ? peer.ip : "\(fields.forwardedFor.joined(separator: ", ")), \(peer.ip)"
         let allocator = context.channel.allocator
         func upstreamHead(cookie: String??) -> ByteBuffer {
             HeadWriter.upstreamRequest(head, uri: Self.upstreamURI(head.uri, strip: route.stripPrefix), isUpgrade: isUpgrade,
                                        chunked: fields.chunked, forwardedFor: forwardedFor, requestId: requestId, fieldBytes: fields.bytes,
-                                       cookie: cookie, allocator: allocator)
+                                       cookie: cookie, overTLS: overTLS, allocator: allocator)
         }
         var cookie: String?? = nil
         var refreshToken: String?
@@ -329,6 +349,7 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
                                 requestId: requestId, clientAddress: clientAddress, request: head,
                                 origin: fields.origin, isUpgrade: isUpgrade, chunked: fields.chunked)
         exchange.keepAlive = keepAlive
+        exchange.slot = slot
         state = .proxying(exchange)
         guard let refreshToken, let sessions = snapshot.config.sessionRefresh else { return connect(exchange) }
         refreshSession(exchange, token: refreshToken, settings: sessions, forwardedFor: forwardedFor) { [self] outcome in
@@ -678,6 +699,8 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
         if early.readableBytes > 0 { context.write(wrapOutboundOut(early), promise: nil) }
         context.flush()
         Tunnel.join(client: context, upstream: upstream, idleTimeoutSeconds: exchange.route.settings.readTimeoutSeconds)
+        // The tunnel keeps the client's place until its connection closes.
+        if let slot = exchange.slot { context.channel.closeFuture.whenComplete { _ in withExtendedLifetime(slot) {} } }
     }
 
     // MARK: helpers

@@ -11,6 +11,7 @@ import Synchronization
 public final class GatewayRuntime: Sendable {
     private let current: NIOLockedValueBox<ConfigSnapshot>
     let limiter: RateLimiter
+    let connections = ConnectionLimiter()
     let logger: Logger
     private let roundRobin = Atomic<Int>(0)
     private let failedUntil = Mutex<[GatewayConfig.Address: Double]>([:])

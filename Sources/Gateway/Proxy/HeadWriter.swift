@@ -28,8 +28,9 @@ struct HeadWriter {
     /// The request line and the client's headers minus hop-by-hop ones and those the
     /// gateway sets itself (forwarding headers, request id), which it then adds.
     /// `cookie`, when given, replaces the client's `Cookie` fields (nil inside: none).
+    /// `overTLS`: the client came over TLS (`X-Forwarded-Proto: https`).
     static func upstreamRequest(_ head: HTTPRequestHead, uri: String, isUpgrade: Bool, chunked: Bool, forwardedFor: String,
-                                requestId: String, fieldBytes: Int, cookie: String?? = nil, allocator: ByteBufferAllocator) -> ByteBuffer {
+                                requestId: String, fieldBytes: Int, cookie: String?? = nil, overTLS: Bool = false, allocator: ByteBufferAllocator) -> ByteBuffer {
         var writer = HeadWriter(allocator: allocator, capacity: 160 + uri.utf8.count + fieldBytes + forwardedFor.utf8.count)
         writer.buffer.writeString(head.method.rawValue)
         writer.buffer.writeStaticString(" ")
@@ -43,7 +44,7 @@ struct HeadWriter {
         if let replacement = cookie, let value = replacement { writer.field("Cookie", value) }
         if chunked { writer.buffer.writeStaticString("Transfer-Encoding: chunked\r\n") }
         writer.field("X-Forwarded-For", forwardedFor)
-        writer.buffer.writeStaticString("X-Forwarded-Proto: http\r\n")
+        writer.buffer.writeStaticString(overTLS ? "X-Forwarded-Proto: https\r\n" : "X-Forwarded-Proto: http\r\n")
         writer.field("X-Request-Id", requestId)
         return writer.finish()
     }
