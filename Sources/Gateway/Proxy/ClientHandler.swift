@@ -699,8 +699,11 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
         if early.readableBytes > 0 { context.write(wrapOutboundOut(early), promise: nil) }
         context.flush()
         Tunnel.join(client: context, upstream: upstream, idleTimeoutSeconds: exchange.route.settings.readTimeoutSeconds)
-        // The tunnel keeps the client's place until its connection closes.
-        if let slot = exchange.slot { context.channel.closeFuture.whenComplete { _ in withExtendedLifetime(slot) {} } }
+        // The tunnel, not the exchange, keeps the client's place now: until its connection closes.
+        if let slot = exchange.slot {
+            exchange.slot = nil
+            context.channel.closeFuture.whenComplete { _ in withExtendedLifetime(slot) {} }
+        }
     }
 
     // MARK: helpers
@@ -732,6 +735,8 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
     }
 
     private func log(_ exchange: Exchange, status: Int) {
+        // Answered: its place under limit_conn is free (a tunnel took it over before this).
+        if status != 101 { exchange.slot = nil }
         let seconds = monotonicSeconds() - exchange.started
         current.metrics.record(route: exchange.route.index, status: status, seconds: seconds)
         guard current.config.accessLog else { return }
