@@ -1,8 +1,6 @@
 import Foundation
 import Gateway
 import Logging
-import NIOCore
-import NIOPosix
 import Testing
 import TestSupport
 
@@ -24,14 +22,6 @@ import TestSupport
             throw error
         }
         try await listeners.close()
-    }
-
-    /// A port nobody listens on just now (for a TLS listener whose port a redirect names).
-    static func freePort() async throws -> Int {
-        let probe = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
-        let port = probe.localAddress!.port!
-        try await probe.close()  // closed before the gateway binds it
-        return port
     }
 
     static func python(_ arguments: [String]) async throws -> [String: Any] {
@@ -156,14 +146,17 @@ import TestSupport
         let certificates = try await TestCertificates.make()
         defer { certificates.remove() }
         let a = try await Upstream.start("a")
-        let tlsPort = try await Self.freePort()
         try await Self.withTLSGateway("""
-            listen 127.0.0.1:\(tlsPort) ssl;
+            listen 127.0.0.1:1 ssl;
             ssl_certificate \(certificates.certificate("localhost")) \(certificates.key("localhost"));
             redirect_to_https on;
             hsts "max-age=600; includeSubDomains";
             route / { upstream 127.0.0.1:\(a.port); }
-            """) { _, plain, tls in
+            """) { gateway, plain, tls in
+            // The redirect names the configured TLS port: the one the listener got.
+            var bound = gateway.runtime.config
+            bound.tls?.listen.port = tls
+            gateway.runtime.replace(with: bound)
             let redirected = try await rawHTTPGet(port: plain, path: "/chat/my-chats?page=2")
             #expect(redirected.status == 308 && redirected.headers["location"] == "https://127.0.0.1:\(tls)/chat/my-chats?page=2", "\(redirected.fields)")
             #expect(try await rawHTTPGet(port: plain, path: "/health").status == 200, "probes speaking plain HTTP still get an answer")

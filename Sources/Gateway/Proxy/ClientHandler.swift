@@ -76,7 +76,7 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
         /// New session cookies, when the gateway refreshed the browser's session on the way:
         /// every answer to this request carries them, the gateway's own errors included.
         var setCookies: [String] = []
-        /// Its place under `limit_conn` / `limit_websockets`: given back when the exchange (or its tunnel) ends.
+        /// Its place under `limit_conn`: given back when it is answered (or freed).
         var slot: ConnectionLimiter.Slot?
 
         init(route: ActiveRoute, upstreamHead: ByteBuffer, requestId: String, clientAddress: String, request: HTTPRequestHead,
@@ -316,17 +316,12 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
         }
         let isUpgrade = route.websocket && fields.upgradeToWebSocket
         var slot: ConnectionLimiter.Slot?
-        if snapshot.config.connectionLimit != nil || (isUpgrade && snapshot.config.webSocketLimit != nil) {
-            switch runtime.connections.acquire(clientAddress, tunnel: isUpgrade, requestLimit: snapshot.config.connectionLimit, tunnelLimit: snapshot.config.webSocketLimit) {
-            case .success(let acquired): slot = acquired
-            case .failure(let error):
-                let (code, message) = switch error.refusal {
-                case .requests(let limit): ("too_many_connections", "Too many requests in progress from this address (at most \(limit) at once)")
-                case .tunnels(let limit): ("too_many_websockets", "Too many WebSocket connections from this address (at most \(limit))")
-                }
-                return respond(status: .tooManyRequests, code: code, message: message, requestId: requestId, keepAlive: keepAlive,
-                               origin: fields.origin, extra: [("Retry-After", "1")], route: active.index)
+        if let limit = snapshot.config.connectionLimit {
+            guard let acquired = runtime.connections.acquire(clientAddress, limit: limit) else {
+                return respond(status: .tooManyRequests, code: "too_many_connections", message: "Too many requests in progress from this address (at most \(limit) at once)",
+                               requestId: requestId, keepAlive: keepAlive, origin: fields.origin, extra: [("Retry-After", "1")], route: active.index)
             }
+            slot = acquired
         }
 
         let forwardedFor = fields.forwardedFor.isEmpty ? peer.ip : "\(fields.forwardedFor.joined(separator: ", ")), \(peer.ip)"
@@ -699,11 +694,8 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
         if early.readableBytes > 0 { context.write(wrapOutboundOut(early), promise: nil) }
         context.flush()
         Tunnel.join(client: context, upstream: upstream, idleTimeoutSeconds: exchange.route.settings.readTimeoutSeconds)
-        // The tunnel, not the exchange, keeps the client's place now: until its connection closes.
-        if let slot = exchange.slot {
-            exchange.slot = nil
-            context.channel.closeFuture.whenComplete { _ in withExtendedLifetime(slot) {} }
-        }
+        // limit_conn counts requests in progress: an upgraded one is answered.
+        exchange.slot = nil
     }
 
     // MARK: helpers
@@ -735,8 +727,8 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
     }
 
     private func log(_ exchange: Exchange, status: Int) {
-        // Answered: its place under limit_conn is free (a tunnel took it over before this).
-        if status != 101 { exchange.slot = nil }
+        // Answered: its place under limit_conn is free.
+        exchange.slot = nil
         let seconds = monotonicSeconds() - exchange.started
         current.metrics.record(route: exchange.route.index, status: status, seconds: seconds)
         guard current.config.accessLog else { return }
