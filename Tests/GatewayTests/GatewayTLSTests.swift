@@ -7,9 +7,10 @@ import TestSupport
 /// TLS termination with a certificate authority and certificates made for the test, and
 /// real TLS clients: curl and Python's ssl.
 @Suite struct GatewayTLSTests {
-    /// The gateway on two ports of its own (plain, TLS) with `text`'s TLS settings.
+    /// The gateway on two ports of its own (plain, TLS) with `text`'s TLS settings; with
+    /// `configPath`, read as that file (relative paths beside it, and what SIGHUP reads again).
     static func withTLSGateway(_ text: String, configPath: String? = nil, _ body: (GatewayServer, _ plain: Int, _ tls: Int) async throws -> Void) async throws {
-        var config = try GatewayConfig.parse(text)
+        var config = try GatewayConfig.parse(text, file: configPath ?? "gateway.conf")
         config.listen = .init(host: "127.0.0.1", port: 0)
         if config.tls?.listen.port == 1 { config.tls?.listen.port = 0 }  // `listen 127.0.0.1:1 ssl;`: a port of its own
         config.accessLog = false
@@ -107,31 +108,25 @@ import TestSupport
             route / { upstream 127.0.0.1:\(a.port); }
             """
         let configPath = directory.appendingPathComponent("gateway.conf").path
-        try text.write(toFile: configPath, atomically: true, encoding: .utf8)
-        var config = try GatewayConfig.load(path: configPath)
-        config.listen = .init(host: "127.0.0.1", port: 0)
-        config.tls?.listen.port = 0
-        config.accessLog = false
-        let gateway = GatewayServer(config: config, configPath: configPath, logger: Logger(label: "gateway-tls-test"))
-        let listeners = try await gateway.start()
-        let tls = listeners.tls!.localAddress!.port!
-        // The file as the gateway runs it, so the reload changes only the certificate.
-        try text.replacingOccurrences(of: "127.0.0.1:1 ssl", with: "127.0.0.1:\(tls) ssl").write(toFile: configPath, atomically: true, encoding: .utf8)
         let flag = directory.appendingPathComponent("reloaded").path
         let output = directory.appendingPathComponent("client.out").path
-        let client = try ChildProcess([TestServers.python, TestServers.repositoryRoot.appendingPathComponent("Tests/TestSupport/Scripts/tls_client.py").path,
-                                       "\(tls)", "localhost", certificates.authority, "across-reload", flag, "/x"], outputPath: output)
-        var ready = false
-        for _ in 0..<600 where !ready {
-            ready = FileManager.default.fileExists(atPath: flag + ".ready")
-            if !ready { try await Task.sleep(for: .milliseconds(50)) }
+        var status: Int32 = -1
+        try await Self.withTLSGateway(text, configPath: configPath) { gateway, _, tls in
+            // The file as the gateway runs it, so the reload changes only the certificate.
+            try text.replacingOccurrences(of: "127.0.0.1:1 ssl", with: "127.0.0.1:\(tls) ssl").write(toFile: configPath, atomically: true, encoding: .utf8)
+            let client = try ChildProcess([TestServers.python, TestServers.repositoryRoot.appendingPathComponent("Tests/TestSupport/Scripts/tls_client.py").path,
+                                           "\(tls)", "localhost", certificates.authority, "across-reload", flag, "/x"], outputPath: output)
+            var ready = false
+            for _ in 0..<600 where !ready {
+                ready = FileManager.default.fileExists(atPath: flag + ".ready")
+                if !ready { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            #expect(ready, "the client made its first request")
+            try serve("renewed")
+            #expect(gateway.reload())
+            _ = FileManager.default.createFile(atPath: flag, contents: nil)
+            status = await client.wait()  // bounded: the client waits 30 s at most, its sockets 20 s
         }
-        #expect(ready, "the client made its first request")
-        try serve("renewed")
-        #expect(gateway.reload())
-        _ = FileManager.default.createFile(atPath: flag, contents: nil)
-        let status = await client.wait()
-        try await listeners.close()
         await a.stop()
         let printed = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
         try #require(status == 0, "\(printed)")
