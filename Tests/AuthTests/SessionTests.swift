@@ -212,6 +212,12 @@ import Testing
                     #expect(outcome($0) == expected, "\(path) \(String(buffer: payload).prefix(60))")
                 }
             }
+            // Logging out with a token that cannot be ours ends nothing, and is no error (idempotent).
+            for token in [String(repeating: "a", count: 300), "made-up"] {
+                try await client.execute(uri: "/logout", method: .post, headers: json, body: body(["refresh_token": token])) {
+                    #expect($0.status == .ok, "logout with a \(token.count)-character token")
+                }
+            }
             // Nothing changed: one user, one session, still usable.
             #expect(try await db.collection("users", of: BSONDocument.self).count() == 1)
             _ = try await refresh(client, session.refresh_token)

@@ -47,6 +47,7 @@ extension AuthRoutes {
         let now = self.now()
         // A refusal clears the cookies: a browser stops presenting a dead session.
         let invalid = APIError(.unauthorized, code: "unauthorized", message: "Invalid or expired refresh token", headers: cookies.clearing)
+        guard RefreshToken.couldBeOurs(token) else { throw invalid }
         switch try await sessions.rotate(token: token, now: now) {
         case .invalid:
             throw invalid
@@ -71,7 +72,9 @@ extension AuthRoutes {
         let now = self.now()
         var families = Set<ObjectId>()
         if let sid = context.identity?.sid, let family = ObjectId(sid) { families.insert(family) }
-        if let token = try await presentedRefreshToken(request, context: context), let family = try await sessions.family(of: token) {
+        // A token that cannot be ours ends nothing: still 200.
+        if let token = try await presentedRefreshToken(request, context: context), RefreshToken.couldBeOurs(token),
+           let family = try await sessions.family(of: token) {
             families.insert(family)
         }
         var denials = context.identity.map { [($0.jti.value, $0.exp.value)] } ?? []
@@ -106,8 +109,6 @@ extension AuthRoutes {
     private func presentedRefreshToken(_ request: Request, context: ServiceRequestContext) async throws -> String? {
         let fromBody = try await request.decodeBodyIfPresent(as: RefreshRequest.self, context: context)?.refreshToken
         guard let token = fromBody ?? request.cookies[SessionCookies.refresh]?.value, !token.isEmpty else { return nil }
-        // Ours are 43 characters; anything much longer is not worth hashing.
-        guard token.utf8.count <= 256 else { throw APIError.unauthorized("Invalid or expired refresh token") }
         return token
     }
 }

@@ -33,6 +33,11 @@ enum RefreshToken {
         return Data(bytes).base64URL
     }
 
+    /// Ours are 43 characters: anything much longer is no session of ours, and not worth hashing.
+    static func couldBeOurs(_ token: String) -> Bool {
+        token.utf8.count <= 256
+    }
+
     static func hash(_ token: String) -> String {
         SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
     }
