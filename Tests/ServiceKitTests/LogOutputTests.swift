@@ -86,4 +86,32 @@ import Testing
             #expect(dropped > 0 && kept.count + dropped == total, "\(kept.count) kept, \(dropped) dropped")
         }
     }
+
+    @Test func aLoneLineIsWrittenWithinTheFlushIntervalWithoutAFullBatch() async throws {
+        let pipe = Pipe()
+        let output = LogOutput(fileDescriptor: pipe.fileHandleForWriting.fileDescriptor)
+        let group = ServiceGroup(configuration: .init(services: [output], logger: Logger(label: "test")))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            for _ in 0..<500 where !output.isRunning { try await Task.sleep(for: .milliseconds(10)) }
+            try #require(output.isRunning)
+            output.write(line("one line, far from a batch"))
+            // Read on a thread, waited for with a bound: a line that never comes fails, not hangs.
+            let arrived = DispatchSemaphore(value: 0)
+            // Written by the reader before it signals, read after the wait: the semaphore orders them.
+            final class Received: @unchecked Sendable { var text = "" }
+            let first = Received()
+            Thread.detachNewThread {
+                first.text = String(decoding: pipe.fileHandleForReading.availableData, as: UTF8.self)
+                arrived.signal()
+            }
+            let late = await withCheckedContinuation { done in
+                Thread.detachNewThread { done.resume(returning: arrived.wait(timeout: .now() + 5) == .timedOut) }
+            }
+            #expect(!late && first.text == "one line, far from a batch\n", "flushed at the interval's end (\(LogOutput.flushInterval) s)")
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+            try pipe.fileHandleForWriting.close()
+        }
+    }
 }

@@ -6,6 +6,9 @@ import ServiceLifecycle
 ///
 /// While it runs as a `Service`, `write` only appends to a buffer, and a thread of its own
 /// writes whole batches with write(2): an event loop never blocks on a slow pipe or disk.
+/// The thread wakes every `flushInterval`, or sooner once `flushBytes` are pending: a line
+/// costs its caller a lock and a copy, not a thread wake-up (a busy gateway logs a line per
+/// request).
 /// Before it runs and after it stops (start-up errors, the last lines of a shutdown),
 /// `write` writes the line itself. Pending bytes beyond `limit` are dropped and counted
 /// rather than blocking the caller; the count is logged once the output keeps up again.
@@ -16,11 +19,17 @@ public final class LogOutput: Service, @unchecked Sendable {
 
     private let fileDescriptor: Int32
     private let limit: Int
+    /// How long a line may wait for its batch, at most.
+    public static let flushInterval = 0.02
+    /// Pending bytes that wake the thread before its interval ends.
+    static let flushBytes = 64 << 10
     // Guarded by `condition`.
     private var pending: [UInt8] = []
     private var dropped = 0
     private var running = false
     private var stopping = false
+    /// A full batch woke the thread already.
+    private var wakeAsked = false
     private let condition = ConditionLock(value: LogOutput.idle)
     /// Held while bytes are written, so a direct write never lands inside a batch.
     private let writing = NIOLock()
@@ -53,7 +62,13 @@ public final class LogOutput: Service, @unchecked Sendable {
         } else {
             pending.append(contentsOf: line)
         }
-        condition.unlock(withValue: Self.ready)
+        // Waking the thread costs more than writing the line: only for a full batch.
+        if pending.count >= Self.flushBytes && !wakeAsked {
+            wakeAsked = true
+            condition.unlock(withValue: Self.ready)
+        } else {
+            condition.unlock()
+        }
     }
 
     /// Until graceful shutdown (or cancellation): then what is pending is written and the
@@ -79,15 +94,17 @@ public final class LogOutput: Service, @unchecked Sendable {
 
     private func writeUntilStopped() {
         while true {
-            condition.lock(whenValue: Self.ready)
+            // At the interval's end whatever is pending goes, ready or not.
+            if !condition.lock(whenValue: Self.ready, timeoutSeconds: Self.flushInterval) { condition.lock() }
             let batch = pending, lost = dropped, stop = stopping
             pending = []
             pending.reserveCapacity(min(batch.count, 1 << 16))
             dropped = 0
+            wakeAsked = false
             if stop { running = false }
             writing.lock()
             condition.unlock(withValue: Self.idle)
-            writeAll(batch)
+            if !batch.isEmpty { writeAll(batch) }
             if lost > 0 {
                 writeAll(JSONLogLine.encode(time: LogTime.now(), level: "warning", label: "logging",
                                             message: "log lines dropped: the output did not keep up",
