@@ -3,7 +3,7 @@ import Gateway
 import Testing
 import TestSupport
 
-/// `limit_conn` through the gateway, over real sockets.
+/// `limit_conn` and `limit_websockets` through the gateway, over real sockets.
 @Suite struct ConnectionLimitTests {
     @Test func aClientsRequestsInProgressAreLimitedAndTheirPlacesComeBack() async throws {
         let a = try await Upstream.start("a")
@@ -31,5 +31,35 @@ import TestSupport
             #expect(last.status == 200)
         }
         await a.stop()
+    }
+
+    @Test func aClientsWebSocketTunnelsAreLimitedUntilOneCloses() async throws {
+        let echo = try await Upstream.start("echo")
+        try await GatewayProxyTests.withGateway("""
+            limit_websockets 1;
+            route /chat/socket { upstream 127.0.0.1:\(echo.port); strip_prefix /chat; websocket on; }
+            route / { upstream 127.0.0.1:\(echo.port); }
+            """) { _, port in
+            let open = try await RawWebSocket.connect(port: port, path: "/chat/socket")
+            #expect(open.handshake.hasPrefix("HTTP/1.1 101"))
+            let second = try await RawWebSocket.connect(port: port, path: "/chat/socket")
+            #expect(second.handshake.hasPrefix("HTTP/1.1 429") && second.handshake.lowercased().contains("retry-after: 1"), "\(second.handshake)")
+            second.close()
+            #expect(try await rawHTTPGet(port: port, path: "/x").status == 200, "plain requests are not WebSockets")
+            try open.sendText("still here")
+            #expect(try await open.nextText() == "echo: still here")
+            open.close()
+            // Its place comes back once the gateway has seen the tunnel's connection close.
+            var upgraded = false
+            let deadline = ContinuousClock.now + .seconds(10)
+            while !upgraded, ContinuousClock.now < deadline {
+                let next = try await RawWebSocket.connect(port: port, path: "/chat/socket")
+                upgraded = next.handshake.hasPrefix("HTTP/1.1 101")
+                next.close()
+                if !upgraded { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            #expect(upgraded)
+        }
+        await echo.stop()
     }
 }

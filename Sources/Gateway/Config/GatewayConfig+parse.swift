@@ -60,6 +60,7 @@ extension GatewayConfig {
             case "max_header_size": config.maxHeaderBytes = try statement.size(statement.single(), in: 1024...(1024 * 1024))
             case "limiter_max_clients": config.limiterMaxClients = try statement.integer(statement.single(), in: 100...10_000_000)
             case "limit_conn": config.connectionLimit = try statement.integer(statement.single(), in: 1...1_000_000)
+            case "limit_websockets": config.webSocketLimit = try statement.integer(statement.single(), in: 1...1_000_000)
             case "access_log": config.accessLog = try statement.flag(statement.single())
             case "openapi": config.openAPIDocument = try statement.openAPIDocument(statement.single(), configFile: file)
             case "cors":

@@ -18,6 +18,8 @@ public struct GatewayConfig: Sendable, Equatable {
     public var limiterMaxClients = 100_000
     /// `limit_conn N;`: a client's requests in progress at once; off when nil.
     public var connectionLimit: Int?
+    /// `limit_websockets N;`: a client's open WebSocket tunnels; off when nil.
+    public var webSocketLimit: Int?
     /// One JSON line per request on standard output.
     public var accessLog = true
     public var cors = CORS()

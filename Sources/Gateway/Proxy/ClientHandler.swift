@@ -9,16 +9,22 @@ import NIOHTTP1
 /// response streamed back with the gateway's headers. Requests are parsed by NIO (strictly:
 /// malformed ones never reach an upstream); responses pass through as bytes, with only
 /// their head rewritten. Everything runs on the connection's event loop; the upstream
-/// connection shares it.
-final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, UpstreamDelegate {
+/// connection shares it. What the connection does next (its phase, the requests waiting
+/// behind the one in progress, why it is not reading, its deadline) is decided by
+/// `ClientConnectionState`; this class carries those decisions out.
+final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler, UpstreamDelegate {
     typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     let runtime: GatewayRuntime
     let pool: UpstreamPool
     private var context: ChannelHandlerContext!
-    private var state = State.idle
-    private var timer: DeadlineTimer<Deadline>!
+    private var state = ClientConnectionState<Exchange>()
+    /// The one timer of `state`'s deadline.
+    private var timer: Scheduled<Void>?
+    /// Monotonic seconds: injected so tests move time themselves.
+    private let now: () -> Double
     /// The configuration this connection's current request runs under: read once per
     /// request (a reload applies from the next one), used by everything that request does.
     private var current: ConfigSnapshot
@@ -27,19 +33,8 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
     private var peer: (ip: String, trusted: Bool)?
     /// Request ids need to be unique, not secret: a fast generator seeded from the system's.
     private var ids = RequestIds()
-    private var queued: [HTTPServerRequestPart] = []
-    /// The gateway is shutting down: no request after the one in progress.
-    private var draining = false
-
-    enum State {
-        case idle
-        /// A request is being proxied.
-        case proxying(Exchange)
-        /// The gateway answered itself; what is left of the request body is dropped.
-        case answered(keepAlive: Bool)
-        /// The connection became a WebSocket tunnel.
-        case upgraded
-    }
+    /// Body bytes held for an upstream connection still being opened past which reads stop.
+    static let pendingBodyLimit = 64 * 1024
 
     /// One request on its way through.
     final class Exchange {
@@ -51,22 +46,20 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
         let method: HTTPMethod
         let path: String
         let origin: String?
-        var keepAlive: Bool
         let isUpgrade: Bool
         /// The request body goes upstream chunked (as it came).
         let chunked: Bool
-        let started = monotonicSeconds()
+        let started: Double
         var upstream: UpstreamConnection?
         /// Body bytes that arrived before the upstream connection (the head is sent first).
         var pending: [ByteBuffer] = []
+        var pendingBytes = 0
         var framing: ResponseFraming
         var requestBytes = 0
         var requestEnded = false
         var responseStatus: Int?
         var responseBytes = 0
         var upstreamKeepAlive = true
-        /// The upstream's reads were paused for a slow client.
-        var upstreamPaused = false
         /// Instances asked before `lastInstance` (kept apart: most requests ask one).
         var earlier: [GatewayConfig.Address] = []
         var tried: [GatewayConfig.Address] { lastInstance.map { earlier + [$0] } ?? [] }
@@ -78,9 +71,11 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
         var setCookies: [String] = []
         /// Its place under `limit_conn`: given back when it is answered (or freed).
         var slot: ConnectionLimiter.Slot?
+        /// An upgrade's place under `limit_websockets`: its tunnel's from the 101 on, else given back when answered.
+        var tunnelSlot: ConnectionLimiter.Slot?
 
         init(route: ActiveRoute, upstreamHead: ByteBuffer, requestId: String, clientAddress: String, request: HTTPRequestHead,
-             origin: String?, isUpgrade: Bool, chunked: Bool) {
+             origin: String?, isUpgrade: Bool, chunked: Bool, started: Double) {
             self.route = route
             self.upstreamHead = upstreamHead
             self.requestId = requestId
@@ -88,9 +83,9 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
             method = request.method
             path = request.uri
             self.origin = origin
-            keepAlive = request.isKeepAlive
             self.isUpgrade = isUpgrade
             self.chunked = chunked
+            self.started = started
             framing = ResponseFraming(requestWasHead: request.method == .HEAD)
         }
 
@@ -104,10 +99,11 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
     /// Whether the connection came through the TLS listener (HSTS; no redirect).
     let overTLS: Bool
 
-    init(runtime: GatewayRuntime, pool: UpstreamPool, overTLS: Bool = false) {
+    init(runtime: GatewayRuntime, pool: UpstreamPool, overTLS: Bool = false, now: @escaping () -> Double = monotonicSeconds) {
         self.runtime = runtime
         self.pool = pool
         self.overTLS = overTLS
+        self.now = now
         current = runtime.snapshot
     }
 
@@ -115,80 +111,89 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        timer = DeadlineTimer(eventLoop: context.eventLoop) { [weak self] in self?.deadlinePassed($0) }
         let ip = context.channel.remoteAddress?.ipAddress ?? "unknown"
         peer = (ip, current.clientAddress.isTrusted(ip))
-        if context.channel.isActive { armHeaderTimer() }
+        if context.channel.isActive { awaitRequestHead() }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        armHeaderTimer()
+        awaitRequestHead()
         context.fireChannelActive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
-        // A pipelined request waits until the one in progress is answered; reading stops
-        // meanwhile, so a client cannot queue without bound. (NIO's pipelining handler
-        // would do this by toggling read interest on every request: two syscalls each.)
-        if !queued.isEmpty || (part.isHead && isBusy) {
-            queued.append(part)
-            if queued.count == 1 { context.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in } }
-            return
+        switch state.received(part) {
+        case .process: handle(part)
+        // Waits for the request in progress; the connection stops reading meanwhile.
+        case .queued, .dropped: break
         }
-        handle(part)
     }
 
-    private var isBusy: Bool {
-        if case .idle = state { return false }
-        return true
+    /// The channel asks for more bytes: only while nothing holds reads back.
+    func read(context: ChannelHandlerContext) {
+        if state.readRequested() { context.read() }
     }
 
-    /// Requests that arrived while another was in progress, replayed once it is done.
-    private func resumeQueued() {
-        guard !queued.isEmpty else { return }
-        var parts = queued[...]
-        queued = []
-        while let part = parts.first {
-            if part.isHead && isBusy {
-                queued = Array(parts)
+    /// The gateway answers the request itself from here; reads the upstream held back go on.
+    private func answering(keepAlive: Bool) {
+        if state.answering(keepAlive: keepAlive) { context.read() }
+    }
+
+    /// Reads again where `reason` was the last to hold them.
+    private func open(_ reason: ClientConnectionState<Exchange>.ReadGate) {
+        if state.open(reason) { context.read() }
+    }
+
+    /// The request in progress is answered and read whole: the next one, or the close.
+    private func requestDone() {
+        let done = state.requestDone(now: now(), headerTimeout: current.config.headerTimeoutSeconds)
+        if done.close { return context.close(promise: nil) }
+        if let at = done.schedule { armTimer(at) }
+        replayQueued()
+    }
+
+    /// Requests that arrived while another was in progress, in order, until one is in progress again.
+    private func replayQueued() {
+        while true {
+            switch state.nextQueued() {
+            case .process(let part):
+                handle(part)
+            case .wait:
+                flushUpstream()
+                return
+            case .empty(let resumeReading):
+                flushUpstream()
+                if resumeReading { context.read() }
                 return
             }
-            parts = parts.dropFirst()
-            handle(part)
         }
-        flushUpstream()
-        context.channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
-    }
-
-    private func becameIdle() {
-        armHeaderTimer()
-        resumeQueued()
     }
 
     private func handle(_ part: HTTPServerRequestPart) {
         switch part {
         case .head(let head): begin(head)
         case .body(let buffer):
-            switch state {
-            case .proxying(let exchange):
-                exchange.requestBytes += buffer.readableBytes
-                if exchange.requestBytes > exchange.route.settings.maxBodyBytes {
-                    abort(exchange, status: .payloadTooLarge, code: "payload_too_large", message: "Request body is too large")
-                    return
-                }
-                send(body: buffer, in: exchange)
-            default: break
+            guard let exchange = state.request else { return }  // answered: dropped
+            exchange.requestBytes += buffer.readableBytes
+            if exchange.requestBytes > exchange.route.settings.maxBodyBytes {
+                return abort(exchange, status: .payloadTooLarge, code: "payload_too_large", message: "Request body is too large")
             }
+            send(body: buffer, in: exchange)
         case .end:
-            switch state {
+            switch state.phase {
             case .proxying(let exchange):
                 exchange.requestEnded = true
                 sendEnd(in: exchange)
-            case .answered(let keepAlive):
-                state = .idle
-                if keepAlive { becameIdle() } else { context.close(promise: nil) }
-            default: break
+            case .answered:
+                requestDone()
+            case .idle, .upgraded, .closed:
+                break
             }
         }
     }
@@ -200,65 +205,68 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
 
     /// Body parts written upstream during a read burst go out together at its end.
     private func flushUpstream() {
-        if upstreamNeedsFlush, case .proxying(let exchange) = state {
-            exchange.upstream?.channel.flush()
-        }
+        if upstreamNeedsFlush { state.request?.upstream?.channel.flush() }
         upstreamNeedsFlush = false
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        timer.cancel()
-        if case .proxying(let exchange) = state {
-            exchange.upstream?.handler.delegate = nil
-            exchange.upstream?.channel.close(promise: nil)
-        }
-        state = .idle
+        timer?.cancel()
+        timer = nil
+        abandonRequest()
+        state.closed()
         context.fireChannelInactive()
+    }
+
+    /// The client's connection ends with a request in progress: its upstream connection is
+    /// mid-exchange (never pooled) and closes, and its places are given back.
+    private func abandonRequest() {
+        guard let exchange = state.request else { return }
+        exchange.upstream?.handler.delegate = nil
+        exchange.upstream?.channel.close(promise: nil)
+        exchange.upstream = nil
+        exchange.slot?.release()
+        exchange.tunnelSlot?.release()
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         // A slow client slows the upstream down instead of filling our memory.
-        if case .proxying(let exchange) = state, let upstream = exchange.upstream {
-            exchange.upstreamPaused = !context.channel.isWritable
-            upstream.channel.setOption(ChannelOptions.autoRead, value: context.channel.isWritable).whenFailure { _ in }
+        if let resume = state.clientWritable(context.channel.isWritable), let upstream = state.request?.upstream {
+            upstream.channel.setOption(ChannelOptions.autoRead, value: resume).whenFailure { _ in }
         }
         context.fireChannelWritabilityChanged()
     }
 
     /// The gateway drains: an idle connection closes now; a request in progress is answered
     /// with `Connection: close`, and the connection closes after it (requests pipelined
-    /// behind it are not taken: the client sends them again elsewhere).
+    /// behind it are not taken: the client sends them again elsewhere). A tunnel's splices
+    /// drain it.
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         guard event is ChannelShouldQuiesceEvent else { return context.fireUserInboundEventTriggered(event) }
-        draining = true
-        switch state {
-        case .idle: context.close(promise: nil)
-        case .proxying(let exchange): exchange.keepAlive = false
-        case .answered: state = .answered(keepAlive: false)
-        case .upgraded: break  // the tunnel's splices drain it
-        }
+        if state.quiesce() { context.close(promise: nil) }
         context.fireUserInboundEventTriggered(event)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         // Malformed HTTP never reaches an upstream: 400 and close.
-        if error is HTTPParserError, case .idle = state {
+        if error is HTTPParserError, state.isIdle {
             respond(status: .badRequest, code: "bad_request", message: "Malformed HTTP request", requestId: ids.next(), keepAlive: false)
         }
+        abandonRequest()
+        state.closed()
         context.close(promise: nil)
     }
 
     // MARK: one request
 
     private func begin(_ head: HTTPRequestHead) {
-        timer.clear()
+        state.clearDeadline()
         current = runtime.snapshot
         let snapshot = current
         let fields = RequestFields(head.headers)
         let requestId = fields.requestId.flatMap { RequestIdFormat.isAcceptable($0) ? $0 : nil } ?? ids.next()
         let peer = self.peer ?? ("unknown", false)
         let clientAddress = snapshot.clientAddress.resolve(peerIP: peer.ip, peerTrusted: peer.trusted, forwardedFor: fields.forwardedFor)
-        let keepAlive = head.isKeepAlive && !draining
+        let keepAlive = head.isKeepAlive && !state.draining
 
         if head.uri.utf8.count + fields.bytes > snapshot.config.maxHeaderBytes {
             return respond(status: .requestHeaderFieldsTooLarge, code: "headers_too_large", message: "Request headers are too large", requestId: requestId, keepAlive: false, origin: fields.origin)
@@ -304,7 +312,7 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
             return respond(status: .noContent, body: nil, contentType: nil, requestId: requestId, keepAlive: keepAlive, origin: fields.origin, extra: allowed)
         }
         if let limit = route.rateLimit {
-            switch runtime.limiter.check(route.prefix + "|" + clientAddress, limit: limit, now: monotonicSeconds()) {
+            switch runtime.limiter.check(route.prefix + "|" + clientAddress, limit: limit, now: now()) {
             case .reject(let retryAfter):
                 return respond(status: .tooManyRequests, code: "rate_limited", message: "Too many requests, retry in \(retryAfter) s",
                                requestId: requestId, keepAlive: keepAlive, origin: fields.origin, extra: [("Retry-After", String(retryAfter))], route: active.index)
@@ -322,6 +330,14 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
                                requestId: requestId, keepAlive: keepAlive, origin: fields.origin, extra: [("Retry-After", "1")], route: active.index)
             }
             slot = acquired
+        }
+        var tunnelSlot: ConnectionLimiter.Slot?
+        if isUpgrade, let limit = snapshot.config.webSocketLimit {
+            guard let acquired = runtime.tunnels.acquire(clientAddress, limit: limit) else {
+                return respond(status: .tooManyRequests, code: "too_many_websockets", message: "Too many WebSocket connections from this address (at most \(limit) open)",
+                               requestId: requestId, keepAlive: keepAlive, origin: fields.origin, extra: [("Retry-After", "1")], route: active.index)
+            }
+            tunnelSlot = acquired
         }
 
         let forwardedFor = fields.forwardedFor.isEmpty ? peer.ip : "\(fields.forwardedFor.joined(separator: ", ")), \(peer.ip)"
@@ -342,10 +358,10 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
         }
         let exchange = Exchange(route: active, upstreamHead: refreshToken == nil ? upstreamHead(cookie: cookie) : ByteBuffer(),
                                 requestId: requestId, clientAddress: clientAddress, request: head,
-                                origin: fields.origin, isUpgrade: isUpgrade, chunked: fields.chunked)
-        exchange.keepAlive = keepAlive
+                                origin: fields.origin, isUpgrade: isUpgrade, chunked: fields.chunked, started: now())
         exchange.slot = slot
-        state = .proxying(exchange)
+        exchange.tunnelSlot = tunnelSlot
+        state.proxying(exchange, keepAlive: keepAlive)
         guard let refreshToken, let sessions = snapshot.config.sessionRefresh else { return connect(exchange) }
         refreshSession(exchange, token: refreshToken, settings: sessions, forwardedFor: forwardedFor) { [self] outcome in
             var newAccess: String?
@@ -369,7 +385,7 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
         let loop = context.eventLoop
         let snapshot = current
         guard let endpoint = snapshot.route(for: settings.endpoint),
-              let address = runtime.pickInstance(endpoint.settings, client: exchange.clientAddress, excluding: [], now: monotonicSeconds())
+              let address = runtime.pickInstance(endpoint.settings, client: exchange.clientAddress, excluding: [], now: now())
         else { return proceed(.unavailable) }
         let path = Self.upstreamURI(settings.endpoint, strip: endpoint.settings.stripPrefix)
         let timeout = TimeAmount.nanoseconds(Int64(min(endpoint.settings.readTimeoutSeconds, 10) * 1e9))
@@ -379,14 +395,13 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
                                  requestId: requestId, timeout: timeout, on: loop)
         }.hop(to: loop).assumeIsolated().whenSuccess { [self] outcome in
             // The client may have gone, or this request ended some other way, meanwhile.
-            guard case .proxying(let current) = state, current === exchange else { return }
+            guard state.request === exchange else { return }
             proceed(outcome)
         }
     }
 
     private func connect(_ exchange: Exchange) {
-        let now = monotonicSeconds()
-        guard let address = runtime.pickInstance(exchange.route.settings, client: exchange.clientAddress, excluding: exchange.tried, now: now) else {
+        guard let address = runtime.pickInstance(exchange.route.settings, client: exchange.clientAddress, excluding: exchange.tried, now: now()) else {
             return fail(exchange, status: .badGateway, code: "bad_gateway", message: "No upstream instance is available")
         }
         if let last = exchange.lastInstance { exchange.earlier.append(last) }
@@ -398,16 +413,16 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
         }
         let timeout = TimeAmount.nanoseconds(Int64(exchange.route.settings.connectTimeoutSeconds * 1e9))
         pool.connect(address, connectTimeout: timeout) { [self] result in
-            guard case .proxying(let current) = state, current === exchange else {
+            guard state.request === exchange else {
                 if case .success(let connection) = result { connection.channel.close(promise: nil) }
                 return
             }
             switch result {
             case .success(let connection):
                 runtime.markHealthy(address)
-                attach(connection, to: exchange)
+                attach(connection, to: exchange, outsideReadBurst: true)
             case .failure:
-                runtime.markFailed(address, for: exchange.route.settings.failTimeoutSeconds, now: monotonicSeconds())
+                runtime.markFailed(address, for: exchange.route.settings.failTimeoutSeconds, now: now())
                 // Nothing reached that instance: another may take the request.
                 if exchange.triedCount <= exchange.route.settings.retries, exchange.triedCount < exchange.route.settings.upstreams.count {
                     connect(exchange)
@@ -418,17 +433,20 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
         }
     }
 
-    private func attach(_ connection: UpstreamConnection, to exchange: Exchange) {
+    /// `outsideReadBurst`: no read burst of the client's will flush what is written here.
+    private func attach(_ connection: UpstreamConnection, to exchange: Exchange, outsideReadBurst: Bool = false) {
         exchange.upstream = connection
         connection.handler.delegate = self
         connection.channel.write(exchange.upstreamHead, promise: nil)
         if !exchange.pending.isEmpty {
             for part in exchange.pending { connection.channel.write(part, promise: nil) }
             exchange.pending = []
+            exchange.pendingBytes = 0
         }
         // Head and end in one write: a request still arriving is flushed by its next read burst.
-        if exchange.requestEnded { connection.channel.flush() } else { upstreamNeedsFlush = true }
-        armResponseTimer(exchange)
+        if exchange.requestEnded || outsideReadBurst { connection.channel.flush() } else { upstreamNeedsFlush = true }
+        awaitResponse(exchange)
+        open(.upstreamPending)
     }
 
     private func send(body: ByteBuffer, in exchange: Exchange) {
@@ -453,36 +471,43 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
             upstream.channel.write(bytes, promise: nil)
             upstreamNeedsFlush = true
             // A slow upstream slows the client down.
-            if !upstream.channel.isWritable { context.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in } }
+            if !upstream.channel.isWritable { state.shut(.upstreamFull) }
         } else {
             exchange.pending.append(bytes)
+            exchange.pendingBytes += bytes.readableBytes
+            if exchange.pendingBytes > Self.pendingBodyLimit { state.shut(.upstreamPending) }
         }
     }
 
-    /// What a connection waits for against a deadline.
-    enum Deadline {
-        /// The next request head (slow or idle clients lose their connection, not our memory).
-        case requestHead
-        /// The upstream's response head.
-        case response(Exchange)
+    private func awaitResponse(_ exchange: Exchange) {
+        if let at = state.setDeadline(.response, at: now() + exchange.route.settings.readTimeoutSeconds) { armTimer(at) }
     }
 
-    private func armResponseTimer(_ exchange: Exchange) {
-        timer.set(in: exchange.route.settings.readTimeoutSeconds, .response(exchange))
+    private func awaitRequestHead() {
+        if let at = state.setDeadline(.requestHead, at: now() + current.config.headerTimeoutSeconds) { armTimer(at) }
     }
 
-    private func armHeaderTimer() {
-        timer.set(in: current.config.headerTimeoutSeconds, .requestHead)
+    /// The one timer, for `at` (replacing one due later).
+    private func armTimer(_ at: Double) {
+        timer?.cancel()
+        let delay = TimeAmount.nanoseconds(Int64(max(0, at - now()) * 1e9))
+        timer = context.eventLoop.assumeIsolated().scheduleTask(in: delay) { [weak self] in self?.timerFired() }
     }
 
-    private func deadlinePassed(_ deadline: Deadline) {
-        switch deadline {
-        case .requestHead:
-            if case .idle = state { context.close(promise: nil) }
-        case .response(let exchange):
-            guard case .proxying(let current) = state, current === exchange, exchange.responseStatus == nil else { return }
+    private func timerFired() {
+        timer = nil
+        switch state.timerFired(now: now()) {
+        case .nothing:
+            break
+        case .rearm(let at):
+            armTimer(at)
+        case .passed(.requestHead):
+            context.close(promise: nil)
+        case .passed(.response):
+            guard let exchange = state.request, exchange.responseStatus == nil else { return }
             exchange.upstream?.handler.delegate = nil
             exchange.upstream?.channel.close(promise: nil)
+            exchange.upstream = nil
             fail(exchange, status: .gatewayTimeout, code: "gateway_timeout", message: "The upstream service did not answer in time")
         }
     }
@@ -490,7 +515,7 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
     // MARK: upstream side
 
     func upstreamRead(_ bytes: ByteBuffer) {
-        guard case .proxying(let exchange) = state else { return }
+        guard let exchange = state.request else { return }
         var buffer = bytes
         // The response head waits for the body bytes of the same read: one write instead of two.
         var head: ByteBuffer?
@@ -512,13 +537,13 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
                                                                            allocator: context.channel.allocator)), promise: nil)
                     continue
                 }
-                timer.clear()
+                state.clearDeadline()
                 exchange.responseStatus = parsed.status
                 exchange.upstreamKeepAlive = parsed.keepAlive
                 let switching = exchange.isUpgrade && parsed.status == 101
                 // A body that ends only when the upstream closes ends the client's connection too.
-                if exchange.framing.endsAtClose { exchange.keepAlive = false }
-                let bytes = HeadWriter.clientResponse(parsed, keepUpgrade: switching, decoration: decoration(exchange, close: !exchange.keepAlive),
+                if exchange.framing.endsAtClose { state.closeAfterRequest() }
+                let bytes = HeadWriter.clientResponse(parsed, keepUpgrade: switching, decoration: decoration(exchange, close: !state.keepAlive),
                                                       allocator: context.channel.allocator)
                 if switching { return upgrade(exchange, head: bytes, early: buffer) }
                 head = bytes
@@ -532,8 +557,7 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
                         // Flushed when the upstream's read burst ends (or at the end), not per part.
                         context.write(wrapOutboundOut(slice), promise: nil)
                     }
-                    if !context.channel.isWritable, let upstream = exchange.upstream {
-                        exchange.upstreamPaused = true
+                    if state.clientWritable(context.channel.isWritable) == false, let upstream = exchange.upstream {
                         upstream.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
                     }
                 }
@@ -565,9 +589,9 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
     }
 
     func upstreamClosed() {
-        guard case .proxying(let exchange) = state else { return }
+        guard let exchange = state.request else { return }
         exchange.upstream = nil
-        timer.clear()
+        state.clearDeadline()
         if exchange.responseStatus == nil {
             // Closed before answering: a kept-alive connection may have gone stale.
             if exchange.isRetryable, exchange.triedCount <= exchange.route.settings.retries {
@@ -592,19 +616,20 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
     }
 
     func upstreamReadComplete() {
-        if case .proxying = state { context.flush() }
+        if state.request != nil { context.flush() }
     }
 
     func upstreamWritabilityChanged(_ writable: Bool) {
-        if writable { context.channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in } }
+        if writable { open(.upstreamFull) }
     }
 
     // MARK: endings
 
     private func finish(_ exchange: Exchange) {
-        timer.clear()
+        state.clearDeadline()
         if let upstream = exchange.upstream {
-            if exchange.upstreamPaused { upstream.channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in } }
+            // A pooled connection reads again for its next lease.
+            if state.upstreamPaused { upstream.channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in } }
             if exchange.upstreamKeepAlive && exchange.requestEnded {
                 pool.release(upstream)
             } else {
@@ -614,28 +639,31 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
         }
         exchange.upstream = nil
         log(exchange, status: exchange.responseStatus ?? 0)
-        state = .idle
-        if exchange.keepAlive { becameIdle() } else { context.close(promise: nil) }
+        if exchange.requestEnded {
+            requestDone()
+        } else {
+            // The response ended first: the rest of the body is dropped.
+            answering(keepAlive: true)
+        }
     }
 
     /// Answers a request that is being proxied with the gateway's own error.
     private func fail(_ exchange: Exchange, status: HTTPResponseStatus, code: String, message: String) {
-        timer.clear()
         log(exchange, status: Int(status.code))
-        state = exchange.requestEnded ? .idle : .answered(keepAlive: exchange.keepAlive)
+        answering(keepAlive: true)
         writeResponse(status: status, body: GatewayResponses.errorBody(message: message, code: code, requestId: exchange.requestId),
-                      contentType: "application/json; charset=utf-8", requestId: exchange.requestId, keepAlive: exchange.keepAlive, origin: exchange.origin,
+                      contentType: "application/json; charset=utf-8", requestId: exchange.requestId, keepAlive: state.keepAlive, origin: exchange.origin,
                       setCookies: exchange.setCookies)
-        if exchange.requestEnded { if exchange.keepAlive { becameIdle() } else { context.close(promise: nil) } }
+        if exchange.requestEnded { requestDone() }
     }
 
     /// Stops a request mid-body (too large): answer, drop the upstream side, close.
     private func abort(_ exchange: Exchange, status: HTTPResponseStatus, code: String, message: String) {
-        timer.clear()
         exchange.upstream?.handler.delegate = nil
         exchange.upstream?.channel.close(promise: nil)
+        exchange.upstream = nil
         log(exchange, status: Int(status.code))
-        state = .answered(keepAlive: false)
+        answering(keepAlive: false)
         if exchange.responseStatus == nil {
             writeResponse(status: status, body: GatewayResponses.errorBody(message: message, code: code, requestId: exchange.requestId),
                           contentType: "application/json; charset=utf-8", requestId: exchange.requestId, keepAlive: false, origin: exchange.origin)
@@ -652,8 +680,8 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
 
     private func respond(status: HTTPResponseStatus, body: ByteBuffer?, contentType: String?, requestId: String, keepAlive: Bool,
                          origin: String? = nil, extra: [(String, String)] = [], route: Int = -1) {
-        state = .answered(keepAlive: keepAlive)
-        writeResponse(status: status, body: body, contentType: contentType, requestId: requestId, keepAlive: keepAlive, origin: origin, extra: extra)
+        answering(keepAlive: keepAlive)
+        writeResponse(status: status, body: body, contentType: contentType, requestId: requestId, keepAlive: state.keepAlive, origin: origin, extra: extra)
         current.metrics.record(route: route, status: Int(status.code), seconds: 0)
     }
 
@@ -686,16 +714,19 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
     /// go to the client, and both connections become a tunnel.
     private func upgrade(_ exchange: Exchange, head: ByteBuffer, early: ByteBuffer) {
         guard let upstream = exchange.upstream else { return }
-        timer.clear()
         upstream.handler.delegate = nil
+        // limit_conn counts requests in progress: an upgraded one is answered (log gives its
+        // place back); its tunnel keeps the limit_websockets place until the client's connection closes.
+        let tunnelPlace = exchange.tunnelSlot.take()
         log(exchange, status: 101)
-        state = .upgraded
+        timer?.cancel()
+        timer = nil
+        // The tunnel paces reads from here; a read held back is let through first.
+        if state.upgraded() { context.read() }
         context.write(wrapOutboundOut(head), promise: nil)
         if early.readableBytes > 0 { context.write(wrapOutboundOut(early), promise: nil) }
         context.flush()
-        Tunnel.join(client: context, upstream: upstream, idleTimeoutSeconds: exchange.route.settings.readTimeoutSeconds)
-        // limit_conn counts requests in progress: an upgraded one is answered.
-        exchange.slot = nil
+        Tunnel.join(client: context, upstream: upstream, idleTimeoutSeconds: exchange.route.settings.readTimeoutSeconds, place: tunnelPlace)
     }
 
     // MARK: helpers
@@ -711,7 +742,7 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
         case "/metrics" where !admin:
             return nil
         case "/health":
-            let now = monotonicSeconds()
+            let now = now()
             var upstreams: [String: String] = [:]
             for route in current.config.routes {
                 for address in route.upstreams { upstreams[address.description] = runtime.isFailed(address, now: now) ? "down" : "up" }
@@ -727,9 +758,10 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
     }
 
     private func log(_ exchange: Exchange, status: Int) {
-        // Answered: its place under limit_conn is free.
-        exchange.slot = nil
-        let seconds = monotonicSeconds() - exchange.started
+        // Answered: its places are free (an upgrade's tunnel took its own before this).
+        exchange.slot?.release()
+        exchange.tunnelSlot?.release()
+        let seconds = now() - exchange.started
         current.metrics.record(route: exchange.route.index, status: status, seconds: seconds)
         guard current.config.accessLog else { return }
         runtime.logger.info("request", metadata: [
@@ -760,12 +792,5 @@ final class ClientHandler: ChannelInboundHandler, RemovableChannelHandler, Upstr
         guard let strip, uri.hasPrefix(strip) else { return uri }
         let rest = String(uri.dropFirst(strip.count))
         return rest.hasPrefix("/") ? rest : "/" + rest
-    }
-}
-
-extension HTTPServerRequestPart {
-    var isHead: Bool {
-        if case .head = self { return true }
-        return false
     }
 }

@@ -12,6 +12,7 @@ public final class GatewayRuntime: Sendable {
     private let current: NIOLockedValueBox<ConfigSnapshot>
     let limiter: RateLimiter
     let connections = ConnectionLimiter()
+    let tunnels = ConnectionLimiter()
     let logger: Logger
     private let roundRobin = Atomic<Int>(0)
     private let failedUntil = Mutex<[GatewayConfig.Address: Double]>([:])

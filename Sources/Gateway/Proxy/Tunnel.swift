@@ -8,9 +8,11 @@ import NIOHTTP1
 /// close frame (1001, going away) between two of the upstream's frames, the upstream
 /// connection closes, and the client's a moment later (or at the grace's end).
 enum Tunnel {
-    static func join(client: ChannelHandlerContext, upstream: UpstreamConnection, idleTimeoutSeconds: Double) {
+    /// `place`: the client's `limit_websockets` place, given back when its connection closes.
+    static func join(client: ChannelHandlerContext, upstream: UpstreamConnection, idleTimeoutSeconds: Double, place: ConnectionLimiter.Slot?) {
         let clientChannel = client.channel
         let upstreamChannel = upstream.channel
+        if let place { clientChannel.closeFuture.whenComplete { _ in place.release() } }
         let idle = IdleTimer(eventLoop: client.eventLoop, seconds: idleTimeoutSeconds) {
             clientChannel.close(promise: nil)
             upstreamChannel.close(promise: nil)

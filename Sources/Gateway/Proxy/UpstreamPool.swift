@@ -64,8 +64,15 @@ final class UpstreamPool {
     }
     private var idle: [GatewayConfig.Address: Idle] = [:]
     static let maxIdlePerInstance = 64
+    /// Opens a connection to an instance whose pipeline holds an `UpstreamHandler` named
+    /// "upstream": over TCP in the gateway, to in-memory channels in tests.
+    typealias Connector = (_ address: GatewayConfig.Address, _ timeout: TimeAmount, _ loop: any EventLoop) -> EventLoopFuture<any Channel>
+    private let connector: Connector
 
-    init(eventLoop: any EventLoop) { self.eventLoop = eventLoop }
+    init(eventLoop: any EventLoop, connector: @escaping Connector = UpstreamPool.tcp) {
+        self.eventLoop = eventLoop
+        self.connector = connector
+    }
 
     /// An idle connection to `address`, if one is open.
     func takeIdle(_ address: GatewayConfig.Address) -> UpstreamConnection? {
@@ -77,12 +84,9 @@ final class UpstreamPool {
         return nil
     }
 
-    /// A new connection to `address`; `done` runs on this loop.
-    func connect(_ address: GatewayConfig.Address, connectTimeout: TimeAmount,
-                 _ done: @escaping (Result<UpstreamConnection, any Error>) -> Void) {
-        eventLoop.assertInEventLoop()
-        ClientBootstrap(group: eventLoop)
-            .connectTimeout(connectTimeout)
+    static func tcp(_ address: GatewayConfig.Address, timeout: TimeAmount, loop: any EventLoop) -> EventLoopFuture<any Channel> {
+        ClientBootstrap(group: loop)
+            .connectTimeout(timeout)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 // No HTTP codec: requests go out as the gateway wrote them, responses come in as bytes.
@@ -91,6 +95,13 @@ final class UpstreamPool {
                 }
             }
             .connect(host: address.host, port: address.port)
+    }
+
+    /// A new connection to `address`; `done` runs on this loop.
+    func connect(_ address: GatewayConfig.Address, connectTimeout: TimeAmount,
+                 _ done: @escaping (Result<UpstreamConnection, any Error>) -> Void) {
+        eventLoop.assertInEventLoop()
+        connector(address, connectTimeout, eventLoop)
             .assumeIsolated()
             .whenComplete { [self] result in
                 done(result.flatMap { channel in

@@ -1,8 +1,8 @@
 import Synchronization
 
 /// NGINX's `limit_conn`, per client address (behind trusted proxies): how many of its
-/// requests are in progress at once. Shared by every connection and kept across reloads,
-/// like the rate limiter.
+/// requests are in progress at once (one limiter), or how many WebSocket tunnels it holds
+/// open (another). Shared by every connection and kept across reloads, like the rate limiter.
 final class ConnectionLimiter: Sendable {
     private let counts = Mutex<[String: Int]>([:])
 
@@ -26,16 +26,27 @@ final class ConnectionLimiter: Sendable {
         }
     }
 
-    /// One request's place; released when it is freed.
+    /// How many places `client` holds (tests).
+    func held(by client: String) -> Int {
+        counts.withLock { $0[client] ?? 0 }
+    }
+
+    /// One place; given back by `release()`, or at the latest when it is freed.
     final class Slot: Sendable {
         private let limiter: ConnectionLimiter
         private let client: String
+        private let released = Atomic(false)
 
         fileprivate init(limiter: ConnectionLimiter, client: String) {
             self.limiter = limiter
             self.client = client
         }
 
-        deinit { limiter.release(client) }
+        /// Gives the place back (once, whoever calls first).
+        func release() {
+            if !released.exchange(true, ordering: .acquiringAndReleasing) { limiter.release(client) }
+        }
+
+        deinit { release() }
     }
 }
