@@ -30,6 +30,10 @@ public struct ChildProcess: Sendable {
             posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
             posix_spawn_file_actions_adddup2(&actions, 1, 2)
         }
+        // The child gets standard input, output and error, nothing else: a socket a test held
+        // when it spawned would stay open in the child after the test closed it, and its
+        // server would see the connection end only when the child does.
+        _ = Self.closeFrom?(&actions, 3)
 
         let merged = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         var env: [UnsafeMutablePointer<CChar>?] = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
@@ -45,6 +49,10 @@ public struct ChildProcess: Sendable {
     }
 
     public func signal(_ signal: Int32) { kill(pid, signal) }
+
+    /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34+), which its Swift module does not show.
+    private static let closeFrom: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32)? =
+        dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np").map { unsafeBitCast($0, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self) }
 
     /// The exit code, or 128 + the signal that ended it; waits on a thread of its own.
     public func wait() async -> Int32 {
@@ -166,7 +174,8 @@ public final class ThreadWork<T: Sendable>: Sendable {
 /// A blocking TCP socket connected to 127.0.0.1:`port`; reads give up after the timeout,
 /// so a server that never answers fails a test instead of hanging it. The caller closes it.
 public func connectLoopback(port: Int, receiveTimeoutSeconds: Int) throws -> Int32 {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    // Close-on-exec: a child spawned meanwhile must not keep the connection open.
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
     guard fd >= 0 else { throw POSIXError(.EIO) }
     var timeout = timeval(tv_sec: receiveTimeoutSeconds, tv_usec: 0)
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
@@ -187,7 +196,8 @@ public func connectLoopback(port: Int, receiveTimeoutSeconds: Int) throws -> Int
 /// A TCP port on 127.0.0.1 that nothing listens on now (the kernel's pick), for a server a
 /// test is about to start: a random number could be a test server's own port.
 public func freeLoopbackPort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    // Close-on-exec: a child spawned meanwhile must not keep the connection open.
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
     guard fd >= 0 else { throw POSIXError(.EIO) }
     defer { close(fd) }
     var address = sockaddr_in()
