@@ -23,9 +23,9 @@ public final class GatewayServer: Service, Sendable {
     let pools: PoolRegistry
     let shutdownGrace: Duration
 
-    public init(config: GatewayConfig, configPath: String?, logger: Logger, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-                shutdownGrace: Duration = .seconds(20)) {
-        runtime = GatewayRuntime(config: config, logger: logger)
+    public init(config: GatewayConfig, configPath: String?, logger: Logger, accessLog: AccessLogOutput = .logger,
+                group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, shutdownGrace: Duration = .seconds(20)) {
+        runtime = GatewayRuntime(config: config, logger: logger, accessLog: accessLog)
         self.configPath = configPath
         self.group = group
         self.shutdownGrace = shutdownGrace

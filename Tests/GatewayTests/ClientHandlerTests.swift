@@ -61,15 +61,17 @@ import Testing
         let clock: ManualClock
         let loop: EmbeddedEventLoop
 
-        init(_ routes: String = "route /svc/ { upstream 127.0.0.1:9001; strip_prefix /svc; rate off; read_timeout 5s; }") throws {
+        /// `accessLog`: where access-log lines go; none are written without one.
+        init(_ routes: String = "route /svc/ { upstream 127.0.0.1:9001; strip_prefix /svc; rate off; read_timeout 5s; }",
+             accessLog: AccessLogOutput? = nil) throws {
             var config = try GatewayConfig.parse("header_timeout 10s;\n" + routes)
-            config.accessLog = false
+            config.accessLog = accessLog != nil
             loop = EmbeddedEventLoop()
             upstreams = Upstreams(loop: loop)
             clock = ManualClock()
             reads = ReadCounter()
             client = EmbeddedChannel(loop: loop)
-            let runtime = GatewayRuntime(config: config, logger: Logger(label: "client-handler-test"))
+            let runtime = GatewayRuntime(config: config, logger: Logger(label: "gateway"), accessLog: accessLog ?? .logger)
             let upstreams = upstreams
             let clock = clock
             let pool = UpstreamPool(eventLoop: loop) { upstreams.connect($0, $1, $2) }

@@ -1,3 +1,4 @@
+import EdgeContract
 import Foundation
 import Logging
 import ServiceKit

@@ -111,9 +111,7 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstre
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        let ip = context.channel.remoteAddress?.ipAddress ?? "unknown"
-        peer = (ip, current.clientAddress.isTrusted(ip))
-        if context.channel.isActive { awaitRequestHead() }
+        if context.channel.isActive { connected() }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -122,8 +120,15 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstre
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        awaitRequestHead()
+        connected()
         context.fireChannelActive()
+    }
+
+    /// The connection is open (before the handler was added, or since): who it is, and the first head's deadline.
+    private func connected() {
+        let ip = context.channel.remoteAddress?.ipAddress ?? "unknown"
+        peer = (ip, current.clientAddress.isTrusted(ip))
+        awaitRequestHead()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -764,13 +769,13 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstre
         let seconds = now() - exchange.started
         current.metrics.record(route: exchange.route.index, status: status, seconds: seconds)
         guard current.config.accessLog else { return }
-        runtime.logger.info("request", metadata: [
-            "route": .string(exchange.route.settings.prefix), "method": .string(exchange.method.rawValue),
-            "path": .string(String(exchange.path.split(separator: "?", maxSplits: 1).first ?? "")),
-            "status": .stringConvertible(status), "latencyMs": .stringConvertible((seconds * 1e5).rounded() / 100),
-            "bytes": .stringConvertible(exchange.responseBytes), "upstream": .string(exchange.lastInstance?.description ?? "-"),
-            "requestId": .string(exchange.requestId), "client": .string(exchange.clientAddress),
-        ])
+        let entry = AccessLogEntry(route: exchange.route.settings.prefix, method: exchange.method.rawValue, uri: exchange.path, status: status,
+                                   seconds: seconds, bytes: exchange.responseBytes, upstream: exchange.lastInstance?.description ?? "-",
+                                   requestId: exchange.requestId, client: exchange.clientAddress)
+        switch runtime.accessLog {
+        case .jsonLines(let write): write(entry.jsonLine(label: runtime.logger.label))
+        case .logger: runtime.logger.info("request", metadata: entry.metadata)
+        }
     }
 
     /// The same request's URL over HTTPS: the Host's name (a DNS name, an IPv4 address or a

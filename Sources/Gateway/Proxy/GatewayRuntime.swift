@@ -14,6 +14,8 @@ public final class GatewayRuntime: Sendable {
     let connections = ConnectionLimiter()
     let tunnels = ConnectionLimiter()
     let logger: Logger
+    /// Where `access_log on` writes its lines.
+    let accessLog: AccessLogOutput
     private let roundRobin = Atomic<Int>(0)
     private let failedUntil = Mutex<[GatewayConfig.Address: Double]>([:])
     /// Whether any instance failed lately: most requests need not look at the table.
@@ -23,10 +25,12 @@ public final class GatewayRuntime: Sendable {
     /// Seconds since 1970: what access tokens' `exp` is compared with.
     let wallSeconds: @Sendable () -> Int
 
-    public init(config: GatewayConfig, logger: Logger, wallSeconds: @escaping @Sendable () -> Int = { Int(Date().timeIntervalSince1970) }) {
+    public init(config: GatewayConfig, logger: Logger, accessLog: AccessLogOutput = .logger,
+                wallSeconds: @escaping @Sendable () -> Int = { Int(Date().timeIntervalSince1970) }) {
         current = NIOLockedValueBox(ConfigSnapshot(config))
         limiter = RateLimiter(maxClients: config.limiterMaxClients)
         self.logger = logger
+        self.accessLog = accessLog
         self.wallSeconds = wallSeconds
     }
 

@@ -72,9 +72,12 @@ struct GatewayCommand: AsyncParsableCommand {
         }
         // GATEWAY_THREADS: event loops (default: one per core).
         let threads = try Environment().int("GATEWAY_THREADS", default: System.coreCount, in: 1...256)
+        // JSON logs at info: access lines are encoded by the gateway and go straight to the log output.
+        let accessLog: AccessLogOutput = service.logFormat == .json && service.logLevel <= .info
+            ? .jsonLines { LogOutput.standardOutput.write($0) } : .logger
         let gateway = GatewayServer(
-            config: loaded, configPath: config, logger: Logger(label: "gateway"), group: MultiThreadedEventLoopGroup(numberOfThreads: threads),
-            shutdownGrace: service.shutdownGrace)
+            config: loaded, configPath: config, logger: Logger(label: "gateway"), accessLog: accessLog,
+            group: MultiThreadedEventLoopGroup(numberOfThreads: threads), shutdownGrace: service.shutdownGrace)
         // The log output first: a ServiceGroup stops in reverse order, so it writes the last lines.
         var configuration = ServiceGroupConfiguration(services: [LogOutput.standardOutput, gateway], gracefulShutdownSignals: [.sigterm, .sigint], logger: Logger(label: "gateway"))
         configuration.maximumGracefulShutdownDuration = service.shutdownGrace + .seconds(10)
