@@ -32,14 +32,19 @@ public final class GatewayServer: Service, Sendable {
         pools = PoolRegistry(group: group)
     }
 
-    /// Listens (and on TLS, when gateway.conf says so); with `quiesce`, their connections can be drained.
-    public func start(quiesce: ServerQuiescingHelper? = nil) async throws -> GatewayListeners {
+    /// Listens (and on TLS, when gateway.conf says so); closing the listeners is the caller's.
+    public func start() async throws -> GatewayListeners {
+        try await start(drains: nil)
+    }
+
+    /// The same; with `drains`, the listeners' connections can be drained.
+    func start(drains: ListenerDrains?) async throws -> GatewayListeners {
         let config = runtime.config
-        let plain = try await listen(on: config.listen, overTLS: false, quiesce: quiesce)
+        let plain = try await listen(on: config.listen, overTLS: false, quiesce: drains?.plain)
         var tls: (any Channel)?
         if let settings = config.tls {
             do {
-                tls = try await listen(on: settings.listen, overTLS: true, quiesce: quiesce)
+                tls = try await listen(on: settings.listen, overTLS: true, quiesce: drains?.tls)
             } catch {
                 try? await plain.close()
                 throw error
@@ -124,8 +129,8 @@ public final class GatewayServer: Service, Sendable {
     }
 
     public func run() async throws {
-        let quiesce = ServerQuiescingHelper(group: group)
-        let listeners = try await start(quiesce: quiesce)
+        let drains = ListenerDrains(group: group)
+        let listeners = try await start(drains: drains)
         let drained = listeners.plain.eventLoop.makePromise(of: Void.self)
         let draining = Atomic<Bool>(false)
         try await withGracefulShutdownHandler {
@@ -136,17 +141,44 @@ public final class GatewayServer: Service, Sendable {
                 group.addTask { try await listeners.plain.closeFuture.get() }
                 if let tls = listeners.tls { group.addTask { try await tls.closeFuture.get() } }
                 try await group.next()
+                // One listener closed (a drain closes both): the other must not keep the group
+                // waiting, and a close future does not answer cancellation.
+                try? await listeners.plain.close()
+                try? await listeners.tls?.close()
                 group.cancelAll()
             }
-            // The listener closed because the gateway drains: wait for its connections (each
-            // is cut at the grace's end at the latest).
+            // The listeners closed because the gateway drains: wait for their connections
+            // (each is cut at the grace's end at the latest).
             if draining.load(ordering: .acquiring) { try await drained.futureResult.get() }
         } onGracefulShutdown: {
             draining.store(true, ordering: .releasing)
             self.runtime.logger.info("draining", metadata: ["grace": "\(self.shutdownGrace)"])
-            quiesce.initiateShutdown(promise: drained)
+            drains.initiateShutdown(tls: listeners.tls != nil, promise: drained)
         }
         if !draining.load(ordering: .acquiring) { drained.succeed() }  // a promise must be completed
+    }
+}
+
+/// Drains the listeners' connections at shutdown. NIOExtras' `ServerQuiescingHelper` collects
+/// the connections of one server channel only, so each listener has its own.
+struct ListenerDrains: Sendable {
+    let plain: ServerQuiescingHelper
+    let tls: ServerQuiescingHelper
+
+    init(group: any EventLoopGroup) {
+        plain = ServerQuiescingHelper(group: group)
+        tls = ServerQuiescingHelper(group: group)
+    }
+
+    /// Closes the listeners and tells their connections to finish; `promise` when every one has.
+    /// `tls`: whether the TLS listener was opened (a helper never given a channel never completes).
+    func initiateShutdown(tls withTLS: Bool, promise: EventLoopPromise<Void>) {
+        let plainDrained = promise.futureResult.eventLoop.makePromise(of: Void.self)
+        plain.initiateShutdown(promise: plainDrained)
+        guard withTLS else { return plainDrained.futureResult.cascade(to: promise) }
+        let tlsDrained = promise.futureResult.eventLoop.makePromise(of: Void.self)
+        tls.initiateShutdown(promise: tlsDrained)
+        plainDrained.futureResult.and(tlsDrained.futureResult).map { _ in () }.cascade(to: promise)
     }
 }
 

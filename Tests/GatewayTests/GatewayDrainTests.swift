@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOPosix
 import ServiceLifecycle
+import Synchronization
 import Testing
 import TestSupport
 @testable import Gateway
@@ -102,6 +103,57 @@ import Glibc
         // With every connection gone the gateway stops; waiting for the grace would take 60 s.
         try await running.value
         #expect(ContinuousClock.now - started < .seconds(45), "done long before the 60 s grace")
+        await echo.stop()
+    }
+
+    /// With a TLS listener too: both stop accepting, the connections of both are drained, and
+    /// the gateway stops. (One drain helper served only the first listener: the TLS one kept
+    /// listening, and the gateway never stopped until it was killed.)
+    @Test func aDrainEndsTheTLSListenerAndItsConnectionsToo() async throws {
+        let certificates = try await TestCertificates.make()
+        defer { certificates.remove() }
+        let loops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        defer { loops.shutdownGracefully { _ in } }
+        let echo = try await Upstream.start("echo", group: loops)
+        let (port, tlsPort) = (try freeLoopbackPort(), try freeLoopbackPort())
+        var config = try GatewayConfig.parse("""
+            listen 127.0.0.1:\(port);
+            listen 127.0.0.1:\(tlsPort) ssl;
+            ssl_certificate \(certificates.certificate("localhost")) \(certificates.key("localhost"));
+            route /svc/ { upstream 127.0.0.1:\(echo.port); strip_prefix /svc; rate off; }
+            """)
+        config.accessLog = false
+        let gateway = GatewayServer(config: config, configPath: nil, logger: Logger(label: "gateway-drain"),
+                                    group: loops, shutdownGrace: .seconds(60))
+        let group = ServiceGroup(configuration: .init(services: [gateway], logger: Logger(label: "gateway-drain")))
+        let stopped = Atomic<Bool>(false)
+        let running = Task {
+            try await group.run()
+            stopped.store(true, ordering: .releasing)
+        }
+        #expect(await eventually(timeout: .seconds(10)) { (try? await rawHTTPGet(port: port, path: "/health").status) == 200 })
+        // A connection to each listener that has sent nothing yet.
+        let (idle, idleTLS) = (try connectLoopback(port: port, receiveTimeoutSeconds: 30), try connectLoopback(port: tlsPort, receiveTimeoutSeconds: 30))
+        defer { close(idle); close(idleTLS) }
+        let ended = [idle, idleTLS].map { fd in
+            ThreadWork { () -> ContinuousClock.Instant in
+                var byte: UInt8 = 0
+                _ = recv(fd, &byte, 1, 0)
+                return .now
+            }
+        }
+        let started = ContinuousClock.now
+        await group.triggerGracefulShutdown()
+        for (name, end) in zip(["plain", "TLS"], ended) {
+            let at = try await end.value
+            #expect(at - started < .seconds(10), "the idle \(name) connection is closed at once: \(at - started)")
+        }
+        // Bounded: a gateway that never stops must fail this test, not hang the run.
+        #expect(await eventually(timeout: .seconds(30)) { stopped.load(ordering: .acquiring) }, "the gateway stops long before its 60 s grace")
+        for listener in [port, tlsPort] {
+            #expect(throws: (any Error).self, "nothing is accepted on \(listener) any more") { close(try connectLoopback(port: listener, receiveTimeoutSeconds: 1)) }
+        }
+        if stopped.load(ordering: .acquiring) { try await running.value } else { running.cancel() }
         await echo.stop()
     }
 }
