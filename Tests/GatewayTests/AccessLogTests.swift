@@ -43,7 +43,11 @@ import Testing
 
     @Test func aProxiedRequestWritesOneLineWithNoHeaderValue() throws {
         let lines = Mutex<[String]>([])
-        let connection = try ClientHandlerTests.Connection(accessLog: .jsonLines { line in lines.withLock { $0.append(String(decoding: line, as: UTF8.self)) } })
+        let connection = try ClientHandlerTests.Connection(accessLog: .jsonLines { encode in
+            var line: [UInt8] = []
+            encode(&line)
+            lines.withLock { $0.append(String(decoding: line, as: UTF8.self)) }
+        })
         try connection.send("GET /svc/a?session=s3cr3t HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t0k3n\r\nCookie: token=c00k1e\r\nX-Request-Id: req-1\r\n\r\n")
         try connection.upstreams.channels[0].writeInbound(ClientHandlerTests.ok("done"))
         #expect(try connection.answers().hasSuffix("done"))

@@ -7,9 +7,10 @@ public enum AccessLogOutput: Sendable {
     /// a level above info, tests).
     case logger
     /// The line the process's JSON log handler would write for that call, encoded here in
-    /// one pass — no metadata dictionary, no sorting, no String per field — and handed to
-    /// `write`: the process's log output, which writes it off the event loop.
-    case jsonLines(@Sendable ([UInt8]) -> Void)
+    /// one pass — no metadata dictionary, no sorting, no String per field — straight into
+    /// the buffer of the process's log output, which writes it off the event loop: `write`
+    /// gives the encoder that buffer.
+    case jsonLines(@Sendable (_ encode: (inout [UInt8]) -> Void) -> Void)
 }
 
 /// One request's access-log line: time, route, method, path (without its query), status,
@@ -42,9 +43,17 @@ struct AccessLogEntry {
     /// `logger.info("request", metadata: metadata)`, keys in the same (sorted) order.
     func jsonLine(label: String, appendTime: (inout [UInt8]) -> Void = LogTime.appendNow) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(256 + uri.utf8.count)
+        append(to: &out, label: label, appendTime: appendTime)
+        return out
+    }
+
+    /// The same line, appended to `out`.
+    func append(to out: inout [UInt8], label: String, appendTime: (inout [UInt8]) -> Void = LogTime.appendNow) {
+        out.reserveCapacity(out.count + 256 + uri.utf8.count)
+        var first = true
         func key(_ name: StaticString) {
-            out.append(out.isEmpty ? UInt8(ascii: "{") : UInt8(ascii: ","))
+            out.append(first ? UInt8(ascii: "{") : UInt8(ascii: ","))
+            first = false
             out.append(UInt8(ascii: "\""))
             name.withUTF8Buffer { out.append(contentsOf: $0) }
             out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
@@ -80,6 +89,5 @@ struct AccessLogEntry {
         key("time"); quoted(appendTime)
         key("upstream"); LogText.appendString(upstream, to: &out)
         out.append(contentsOf: [UInt8(ascii: "}"), UInt8(ascii: "\n")])
-        return out
     }
 }

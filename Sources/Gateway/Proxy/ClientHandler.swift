@@ -317,7 +317,7 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstre
             return respond(status: .noContent, body: nil, contentType: nil, requestId: requestId, keepAlive: keepAlive, origin: fields.origin, extra: allowed)
         }
         if let limit = route.rateLimit {
-            switch runtime.limiter.check(route.prefix + "|" + clientAddress, limit: limit, now: now()) {
+            switch runtime.limiter.check(clientAddress, zone: route.prefix, limit: limit, now: now()) {
             case .reject(let retryAfter):
                 return respond(status: .tooManyRequests, code: "rate_limited", message: "Too many requests, retry in \(retryAfter) s",
                                requestId: requestId, keepAlive: keepAlive, origin: fields.origin, extra: [("Retry-After", String(retryAfter))], route: active.index)
@@ -773,7 +773,9 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstre
                                    seconds: seconds, bytes: exchange.responseBytes, upstream: exchange.lastInstance?.description ?? "-",
                                    requestId: exchange.requestId, client: exchange.clientAddress)
         switch runtime.accessLog {
-        case .jsonLines(let write): write(entry.jsonLine(label: runtime.logger.label))
+        case .jsonLines(let write):
+            let label = runtime.logger.label
+            write { entry.append(to: &$0, label: label) }
         case .logger: runtime.logger.info("request", metadata: entry.metadata)
         }
     }

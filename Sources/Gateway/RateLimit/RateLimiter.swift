@@ -26,7 +26,7 @@ public final class RateLimiter: Sendable {
 
     /// Sharded so that requests of different clients rarely wait for the same lock.
     final class Shard: Sendable {
-        let entries = Mutex<[String: Entry]>([:])
+        let entries = Mutex<[Key: Entry]>([:])
     }
 
     private let shards: [Shard]
@@ -37,8 +37,17 @@ public final class RateLimiter: Sendable {
         capacityPerShard = max(1, maxClients / shardCount)
     }
 
-    /// Counts a request of `key` at `now` (seconds, any monotonic origin) against `limit`.
-    public func check(_ key: String, limit: GatewayConfig.RateLimit, now: Double) -> Decision {
+    /// Whose requests are counted together: a client on a route (the two strings as they are,
+    /// not joined into a new one per request).
+    struct Key: Hashable {
+        let zone: String
+        let client: String
+    }
+
+    /// Counts a request of `client` in `zone` (a route's prefix) at `now` (seconds, any
+    /// monotonic origin) against `limit`.
+    public func check(_ client: String, zone: String = "", limit: GatewayConfig.RateLimit, now: Double) -> Decision {
+        let key = Key(zone: zone, client: client)
         let nowMs = Int64((now * 1000).rounded())
         let rate = max(1, Int64((limit.perSecond * Self.unit).rounded()))  // millionths of a request per second
         let burst = Int64(limit.burst) * Int64(Self.unit)
@@ -65,7 +74,7 @@ public final class RateLimiter: Sendable {
     /// How many keys are kept now (for tests and metrics).
     public var trackedClients: Int { shards.reduce(0) { $0 + $1.entries.withLock { $0.count } } }
 
-    private static func evict(_ entries: inout [String: Entry], now: Int64, capacity: Int) {
+    private static func evict(_ entries: inout [Key: Entry], now: Int64, capacity: Int) {
         entries = entries.filter { $0.value.drainedAt > now }
         guard entries.count >= capacity else { return }
         for key in entries.keys.prefix(max(1, capacity / 8)) { entries.removeValue(forKey: key) }

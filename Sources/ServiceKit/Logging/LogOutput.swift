@@ -49,8 +49,16 @@ public final class LogOutput: Service, @unchecked Sendable {
 
     /// Appends one line; `line` ends with its newline.
     public func write(_ line: [UInt8]) {
+        write { $0.append(contentsOf: line) }
+    }
+
+    /// Appends the line `encode` writes (with its newline) straight into what is pending:
+    /// no array of its own, no copy. `encode` runs under the output's lock: keep it short.
+    public func write(encoding encode: (inout [UInt8]) -> Void) {
         condition.lock()
         guard running else {
+            var line: [UInt8] = []
+            encode(&line)
             // Taken before the condition is let go: the line follows every batch taken before it.
             writing.lock()
             condition.unlock()
@@ -58,10 +66,11 @@ public final class LogOutput: Service, @unchecked Sendable {
             writing.unlock()
             return
         }
-        if pending.count + line.count > limit {
+        let before = pending.count
+        encode(&pending)
+        if pending.count > limit {
+            pending.removeSubrange(before...)
             dropped += 1
-        } else {
-            pending.append(contentsOf: line)
         }
         // Waking the thread costs more than writing the line: only for a full batch.
         if pending.count >= Self.flushBytes && !wakeAsked {

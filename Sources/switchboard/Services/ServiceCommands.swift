@@ -74,7 +74,7 @@ struct GatewayCommand: AsyncParsableCommand {
         let threads = try Environment().int("GATEWAY_THREADS", default: System.coreCount, in: 1...256)
         // JSON logs at info: access lines are encoded by the gateway and go straight to the log output.
         let accessLog: AccessLogOutput = service.logFormat == .json && service.logLevel <= .info
-            ? .jsonLines { LogOutput.standardOutput.write($0) } : .logger
+            ? .jsonLines { LogOutput.standardOutput.write(encoding: $0) } : .logger
         let gateway = GatewayServer(
             config: loaded, configPath: config, logger: Logger(label: "gateway"), accessLog: accessLog,
             group: MultiThreadedEventLoopGroup(numberOfThreads: threads), shutdownGrace: service.shutdownGrace)
