@@ -198,7 +198,7 @@ let package = Package(
         // Release-build benchmark of the Swift clients against the bare C libraries.
         .executableTarget(
             name: "SwitchboardBench",
-            dependencies: ["Mongo", "AMQP", "Redis", "BSON", "Passwords", "CMongoc", "CRabbitMQ", "CHiredis"],
+            dependencies: ["Mongo", "AMQP", "Redis", "BSON", "Passwords", "CMongoc", "CRabbitMQ", "CHiredis", "SocketIO", "ServiceKit"],
             path: "Benchmarks/SwitchboardBench",
             swiftSettings: swiftSettings
         ),

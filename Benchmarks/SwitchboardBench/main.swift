@@ -40,6 +40,11 @@ if CommandLine.arguments.dropFirst().first == "argon2" {
                  serial[serial.count / 2], serial[min(serial.count - 1, serial.count * 99 / 100)], parallel, cores))
     exit(0)
 }
+// `SwitchboardBench parsers [rounds]`: the parsers of client input on inputs built to be slow.
+if CommandLine.arguments.dropFirst().first == "parsers" {
+    let rounds = CommandLine.arguments.count > 2 ? Int(CommandLine.arguments[2]) ?? 5 : 5
+    exit(ParserBench.run(rounds: rounds) ? 0 : 1)
+}
 let mongoURI = env["BENCH_MONGO_URI"] ?? "mongodb://127.0.0.1:27217/"
 let redisPort = Int(env["BENCH_REDIS_PORT"] ?? "") ?? 6579
 let amqpPort = Int(env["BENCH_AMQP_PORT"] ?? "") ?? 5872

@@ -13,6 +13,19 @@ import Testing
         }
     }
 
+    /// A repeated key keeps its first place and takes its last value, as JSON.parse does, in
+    /// small objects (searched) and large ones (indexed) alike.
+    @Test func aRepeatedKeyKeepsItsFirstPlaceAndTakesItsLastValue() throws {
+        for size in [3, 16, 17, 40, 5_000] {
+            let keys = (0..<size).map { "k\($0)" }
+            var text = "{" + keys.enumerated().map { "\"\($0.element)\":\($0.offset)" }.joined(separator: ",")
+            text += ",\"k1\":\"again\",\"k\(size - 1)\":\"last\",\"k1\":\"once more\"}"
+            guard case .object(let members) = try JSONValue.parse(text) else { Issue.record("not an object"); continue }
+            #expect(members.map(\.0) == keys, "\(size) keys, each once, in first-seen order")
+            #expect(members[1].1 == "once more" && members[size - 1].1 == "last" && members[0].1 == 0, "\(size) keys")
+        }
+    }
+
     @Test func enginePayloadsSplitAndJoin() throws {
         let packets = try EnginePacket.decode(payload: "4hello\u{1e}bAQIDBA==\u{1e}2\u{1e}3probe\u{1e}1")
         #expect(packets == [.message(.text("hello")), .message(.binary(Data([1, 2, 3, 4]))), .ping(""), .pong("probe"), .close])
