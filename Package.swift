@@ -294,7 +294,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "APITests",
-            dependencies: ["ServiceTestSupport", "BSON", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            dependencies: ["ServiceTestSupport", "ServiceKit", "Profile", "BSON", .product(name: "HummingbirdTesting", package: "hummingbird")],
             swiftSettings: swiftSettings),
         .testTarget(name: "SwitchboardTests", dependencies: ["TestSupport", "AMQP", "Events", "Mongo"], swiftSettings: swiftSettings),
         .testTarget(

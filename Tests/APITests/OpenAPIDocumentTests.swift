@@ -2,6 +2,8 @@ import BSON
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+@testable import Profile
+import ServiceKit
 import ServiceTestSupport
 import Testing
 
@@ -39,6 +41,51 @@ import Testing
             }
         }
         #expect(Set(ids).count == ids.count && !ids.contains(""), "every operation has its own operationId")
+    }
+
+    /// Every `pattern`, as the services check it. `\s`, `\w` and `\d` mean different sets to
+    /// different engines (ECMA-262: ASCII `\w`, no U+0085 in `\s`; Python: Unicode), so a
+    /// client's validator could pass "\u{85}" as a name the service refuses (a stress run's
+    /// schemathesis did): the document names code points instead, the ones the services trim.
+    @Test func patternsNameTheCharactersTheServicesCheck() throws {
+        var patterns: [String] = []
+        func collect(_ value: Any) {
+            if let object = value as? [String: Any] {
+                for (key, child) in object { if key == "pattern", let text = child as? String { patterns.append(text) } else { collect(child) } }
+            } else if let array = value as? [Any] {
+                array.forEach(collect)
+            }
+        }
+        collect(Self.document)
+        #expect(patterns.count >= 15)
+        for pattern in patterns {
+            #expect(pattern.firstMatch(of: /\\[sSwWdDbB]/) == nil, "\(pattern) uses a class escape engines disagree on")
+        }
+        let notOnlySpace = "[^\(Self.characterClass(where: TextInput.isSpace))]"
+        #expect(patterns.filter { $0 == notOnlySpace }.count == 7, "names, about, group names: \(notOnlySpace)")
+        let link = patterns.first { $0.hasPrefix("^[Hh][Tt][Tt][Pp]") } ?? ""
+        let forbidden = Self.characterClass(where: ProfilePicture.isForbidden)
+        #expect(link.contains("[^/?#\(forbidden)]+/[^?#\(forbidden)]*") && link.contains("([?#][^\(forbidden)]*)?$"), "\(link)")
+    }
+
+    /// The code points `member` holds, as a regular expression class's ranges in `\uXXXX`
+    /// (every engine reads those the same way); members past U+FFFF are not expected.
+    static func characterClass(where member: (Unicode.Scalar) -> Bool) -> String {
+        let values = (0...0x10FFFF).compactMap(Unicode.Scalar.init).filter(member).map(\.value)
+        var text = ""
+        var index = 0
+        while index < values.count {
+            var end = index
+            while end + 1 < values.count, values[end + 1] == values[end] + 1 { end += 1 }
+            func escaped(_ value: UInt32) -> String {
+                let hex = String(value, radix: 16)
+                return "\\u" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
+            }
+            text += escaped(values[index])
+            if end > index { text += (end == index + 1 ? "" : "-") + escaped(values[end]) }
+            index = end + 1
+        }
+        return text
     }
 
     /// Every documented auth, profile, request and chat operation reaches a handler of the

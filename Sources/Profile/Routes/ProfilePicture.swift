@@ -53,7 +53,7 @@ enum ProfilePicture: Equatable {
         return [".jpg", ".jpeg", ".png"].contains(where: { path.hasSuffix($0) })
     }
 
-    /// What the schema's `[^\s\u0000-\u001f\u007f]` leaves out.
+    /// What the schema's link pattern leaves out: controls, white space as `TextInput` trims it, U+FEFF.
     static func isForbidden(_ scalar: Unicode.Scalar) -> Bool {
         scalar.value < 0x20 || scalar.value == 0x7F || scalar.value == 0xFEFF || TextInput.isSpace(scalar)
     }

@@ -1,9 +1,9 @@
 /// How free text from clients is measured and trimmed, the same way the OpenAPI document
 /// states it, so a request its schema allows is accepted and one it refuses is refused:
 /// lengths count Unicode code points of the text as sent (JSON Schema's `maxLength`), and
-/// trimming removes what `\s` matches in the schemas' patterns.
+/// trimming removes the white space the schemas' patterns name code point by code point.
 public enum TextInput {
-    /// White space as the schemas' `\s` means it (Unicode White_Space and the separators U+001C–U+001F).
+    /// White space as the schemas' patterns list it (Unicode White_Space and the separators U+001C–U+001F).
     public static func isSpace(_ scalar: Unicode.Scalar) -> Bool {
         scalar.properties.isWhitespace || (0x1C...0x1F).contains(scalar.value)
     }
