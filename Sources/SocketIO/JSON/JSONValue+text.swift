@@ -84,7 +84,12 @@ extension JSONValue {
         static let searchedMembers = 16
 
         mutating func skipWhitespace() {
-            while position < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[position]) { position += 1 }
+            while position < bytes.count {
+                switch bytes[position] {
+                case 0x20, 0x09, 0x0A, 0x0D: position += 1
+                default: return
+                }
+            }
         }
 
         func fail() -> ParseError { ParseError(offset: position) }
@@ -173,6 +178,16 @@ extension JSONValue {
 
         mutating func string() throws -> String {
             position += 1
+            // Most strings have no escape: one validation of their bytes makes the String.
+            var end = position
+            while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"), bytes[end] >= 0x20 { end += 1 }
+            if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
+                let text = String(validating: bytes[position..<end], as: UTF8.self)
+                position = end
+                guard let text else { throw fail() }
+                position += 1
+                return text
+            }
             var scalars = String.UnicodeScalarView()
             var run = position
             func flush(_ end: Int) throws {
