@@ -1,11 +1,12 @@
 /// The one check of a presented access token every service runs, over HTTP or a socket:
-/// verified with auth's keys and not on the deny-list.
+/// verified with auth's keys (a token verified before is remembered: `VerifiedTokens`) and
+/// not on the deny-list.
 public struct AccessTokenCheck: Sendable {
     let verifier: any AccessTokenVerifier
     let denyList: TokenDenyList?
 
     public init(verifier: any AccessTokenVerifier, denyList: TokenDenyList?) {
-        self.verifier = verifier
+        self.verifier = verifier is VerifiedTokens ? verifier : VerifiedTokens(verifier)
         self.denyList = denyList
     }
 
