@@ -128,6 +128,19 @@ import Testing
         try await redis.close()
     }
 
+    /// Where the token is read from: `Authorization: Bearer` in any case, spaces and tabs
+    /// around it dropped, else the `token` cookie; nothing for an empty or other scheme.
+    @Test func theTokenComesFromTheBearerHeaderElseTheCookie() {
+        typealias Middleware = AuthenticationMiddleware<ServiceRequestContext>
+        #expect(Middleware.token(in: [.authorization: "Bearer abc.def.ghi"]) == "abc.def.ghi")
+        #expect(Middleware.token(in: [.authorization: "bEaReR \t abc.def \t "]) == "abc.def")
+        #expect(Middleware.token(in: [.authorization: "Bearer    "]) == nil)
+        #expect(Middleware.token(in: [.authorization: "Basic abc"]) == nil)
+        #expect(Middleware.token(in: [.cookie: "a=1; token=from.cookie"]) == "from.cookie")
+        #expect(Middleware.token(in: [.authorization: "Bearer from.header", .cookie: "token=from.cookie"]) == "from.header")
+        #expect(Middleware.token(in: [.cookie: "token="]) == nil)
+    }
+
     @Test func withoutKeysTheServiceSaysUnavailableNotUnauthorized() async throws {
         let key = try await Key(kid: "k1")
         // Nothing listens on port 1.

@@ -36,9 +36,13 @@ public struct AuthenticationMiddleware<Context: ServiceContext>: RouterMiddlewar
 
     /// The bearer token, else the `token` cookie, from request headers (also a socket's handshake).
     public static func token(in headers: HTTPFields) -> String? {
-        if let header = headers[.authorization], header.count > 7, header.prefix(7).lowercased() == "bearer " {
-            let token = header.dropFirst(7).trimmingCharacters(in: .whitespaces)
-            return token.isEmpty ? nil : token
+        if let header = headers[.authorization], header.utf8.count > 7, header.prefix(7).lowercased() == "bearer " {
+            // Spaces and tabs trimmed by hand: Foundation's trimmingCharacters walked the whole
+            // token as UTF-16, a tenth of a cached read's CPU.
+            var token = header.utf8.dropFirst(7)
+            while let first = token.first, first == 0x20 || first == 0x09 { token = token.dropFirst() }
+            while let last = token.last, last == 0x20 || last == 0x09 { token = token.dropLast() }
+            return token.isEmpty ? nil : String(Substring(token))
         }
         guard let cookie = Cookies(from: headers[values: .cookie])["token"]?.value, !cookie.isEmpty else { return nil }
         return cookie
