@@ -34,7 +34,9 @@ public func buildAuthApplication(
     // Auth verifies with its own keys; every other service uses JWKSVerifier.
     router.add(middleware: AuthenticationMiddleware(verifier: issuer, denyList: denyList))
     AuthRoutes(
-        users: users, sessions: sessions, denyList: denyList,
+        // A record's public fields never change while it exists: the time only bounds memory.
+        users: users, publicUsers: JSONCache(redis: redis, prefix: "auth:v1:user", ttlSeconds: 600, logger: logger),
+        sessions: sessions, denyList: denyList,
         throttle: LoginThrottle(redis: redis, maxAttempts: config.loginMaxAttempts, windowSeconds: config.loginWindowSeconds, logger: logger),
         clientAddress: ClientAddress(trustedProxies: service.trustedProxies),
         hasher: hasher, issuer: issuer, relay: relay,

@@ -4,6 +4,8 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Mongo
+import Redis
+import TestSupport
 import Testing
 
 /// Refresh tokens, logout, and the sessions that changePassword and DELETE /me end.
@@ -186,6 +188,31 @@ import Testing
             }
             await #expect(throws: TestFailure.self) { try await login(client) }
             try await client.execute(uri: "/me", method: .get, headers: bearer(bob.access_token)) { #expect($0.status == .ok) }
+        }
+    }
+
+    /// `GET /me` answers from the cache of public records once it has read one (the
+    /// database is not asked again: here the record is gone from it and /me still answers),
+    /// and deleting the account drops the entry.
+    @Test func meIsAnsweredFromTheCacheAndDeletionDropsIt() async throws {
+        try await withAuthApp { client, db in
+            let redis = RedisClient(port: TestServers.redisPort)
+            let ada = try await signup(client)
+            let bob = try await signup(client, email: "bob@example.com")
+            for token in [ada.access_token, bob.access_token] {
+                try await client.execute(uri: "/me", method: .get, headers: bearer(token)) { #expect($0.status == .ok) }
+            }
+            #expect(try await redis.get("auth:v1:user:\(bob.data.id)") != nil)
+            let users = db.collection("users", of: BSONDocument.self)
+            #expect(try await users.deleteOne(.eq("_id", ObjectId(ada.data.id)!)) == 1)
+            try await client.execute(uri: "/me", method: .get, headers: bearer(ada.access_token)) { response in
+                #expect(response.status == .ok)
+                #expect(String(buffer: response.body).contains(ada.data.id))
+            }
+            try await client.execute(uri: "/me", method: .delete, headers: bearer(bob.access_token)) { #expect($0.status == .ok) }
+            #expect(try await redis.get("auth:v1:user:\(bob.data.id)") == nil)
+            _ = try await redis.del("auth:v1:user:\(ada.data.id)")
+            try await redis.close()
         }
     }
 

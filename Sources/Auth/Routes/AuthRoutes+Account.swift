@@ -5,8 +5,14 @@ import ServiceKit
 
 /// The caller's own account, and looking others up by email.
 extension AuthRoutes {
+    /// From the cache of public records (they never change while the account exists; a
+    /// deletion drops its entry), so a signed-in client asking who it is reads no database.
     @Sendable func me(_ request: Request, context: ServiceRequestContext) async throws -> Envelope<PublicUser> {
-        Envelope("User fetched successfully", PublicUser(try await currentUser(context)))
+        let identity = try context.requireIdentity()
+        guard let id = ObjectId(identity.userId),
+              let user = try await publicUsers.value(for: id.hex, load: { try await users.find(id: id).map(PublicUser.init) })
+        else { throw APIError.notFound("User not found") }
+        return Envelope("User fetched successfully", user)
     }
 
     /// Authenticated (the reference system left it open to anyone).
@@ -53,6 +59,7 @@ extension AuthRoutes {
             throw APIError.notFound("User not found")
         }
         relay?.notify()
+        await publicUsers.invalidate([id.hex])
         context.logger.info("account deleted", metadata: ["userId": "\(id.hex)"])
         // The account is gone whatever happens next; a token the deny-list missed is
         // refused at refresh (no user) and expires within the access lifetime.

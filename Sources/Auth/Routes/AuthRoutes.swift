@@ -10,6 +10,8 @@ import ServiceKit
 /// `AuthRoutes+Session.swift`, the account in `AuthRoutes+Account.swift`.
 struct AuthRoutes: Sendable {
     let users: any UserRepository
+    /// `GET /me`'s answers by user id (what a signed-in client asks most).
+    let publicUsers: JSONCache<PublicUser>
     let sessions: any SessionStore
     let denyList: TokenDenyList
     let throttle: LoginThrottle
