@@ -24,8 +24,9 @@ public func buildChatApplication(_ config: ChatConfiguration, logger: Logger, ro
 
     let consumer = EventConsumer(service: service.consumerName, mongo: mongo, database: service.mongoDatabase, amqp: service.amqp, logger: logger)
     ChatEvents.register(on: consumer, store: store, membership: membership, live: live)
-    // Sockets and REST share one key cache and one deny-list.
-    let verifier = JWKSVerifier(url: service.jwksURL, logger: logger)
+    // Sockets and REST share one key cache, one memory of verified tokens and one deny-list
+    // (an AccessTokenCheck given a VerifiedTokens uses it as it is).
+    let verifier = VerifiedTokens(JWKSVerifier(url: service.jwksURL, logger: logger))
     let denyList = TokenDenyList(redis: redis, logger: logger)
     ChatSockets(store: store, membership: membership, live: live, access: AccessTokenCheck(verifier: verifier, denyList: denyList), logger: logger)
         .install(on: namespace)

@@ -16,6 +16,11 @@ public final class VerifiedTokens: AccessTokenVerifier {
     private struct Entry {
         let claims: AccessClaims
         let verifiedAt: Double
+
+        /// Still good to answer from: checked within `maxAge` and not expired at `time`.
+        func isFresh(at time: Double, maxAge: Double) -> Bool {
+            time - verifiedAt < maxAge && claims.exp.value.timeIntervalSince1970 > time
+        }
     }
     private let entries = Mutex([String: Entry]())
 
@@ -32,7 +37,7 @@ public final class VerifiedTokens: AccessTokenVerifier {
         let time = now()
         let remembered = entries.withLock { entries -> AccessClaims? in
             guard let entry = entries[token] else { return nil }
-            guard time - entry.verifiedAt < maxAge, entry.claims.exp.value.timeIntervalSince1970 > time else {
+            guard entry.isFresh(at: time, maxAge: maxAge) else {
                 entries[token] = nil
                 return nil
             }
@@ -44,7 +49,7 @@ public final class VerifiedTokens: AccessTokenVerifier {
             if entries.count >= capacity {
                 // Full: what has aged out goes first; if that frees nothing, everything does
                 // (one signature check each for the tokens in use, then remembered again).
-                entries = entries.filter { time - $0.value.verifiedAt < maxAge && $0.value.claims.exp.value.timeIntervalSince1970 > time }
+                entries = entries.filter { $0.value.isFresh(at: time, maxAge: maxAge) }
                 if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
             }
             entries[token] = Entry(claims: claims, verifiedAt: time)
