@@ -32,3 +32,5 @@ pid_alive() {
   [ "$state" != Z ]
 }
 
+# cpu_ticks PID...: user and system CPU of those processes so far, in clock ticks ("user system").
+cpu_ticks() { local u=0 s=0 p f; for p in "$@"; do read -r -a f < <(sed 's/^.*) //' "/proc/$p/stat"); u=$((u + f[11])); s=$((s + f[12])); done; echo "$u $s"; }
