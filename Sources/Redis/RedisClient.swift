@@ -1,42 +1,65 @@
-import ClientThreads
 import Logging
+import NIOCore
 import NIOPosix
 import ServiceLifecycle
 import Synchronization
 
-/// A pool of Redis connections. Every hiredis call runs on the client's own threads;
-/// at most `connections` run at once, each with a connection of its own. A `Service`: the
-/// threads start with the first call or `run()`, never in `init`, and stop on graceful shutdown.
+/// Redis over a few long-lived connections on NIO's event loops, each carrying many
+/// commands at once (Redis answers in order; `RedisCommandHandler` matches the replies).
+/// No thread of its own and no blocking call: a command costs a write and a read on an
+/// event loop. A `Service`: connections open with the first command, never in `init`, and
+/// close on graceful shutdown.
 public final class RedisClient: Service, Sendable {
     public let host: String
     public let port: Int
     let timeoutSeconds: Double
-    private let idle = Mutex<[RedisConnection]>([])
-    private let clientThreads: ClientThreads
     let logger: Logger
+    private let group: any EventLoopGroup
+    private let state: Mutex<State>
 
-    public init(host: String = "127.0.0.1", port: Int = 6379, connections: Int = 8, timeoutSeconds: Double = 2,
-                logger: Logger = Logger(label: "redis")) {
+    private enum Slot {
+        case empty
+        case connecting(EventLoopFuture<any Channel>)
+        case open(any Channel)
+    }
+
+    private struct State {
+        var slots: [Slot]
+        var next = 0
+        var closed = false
+    }
+
+    /// - Parameter connections: how many connections the commands are spread over.
+    public init(host: String = "127.0.0.1", port: Int = 6379, connections: Int = 2, timeoutSeconds: Double = 2,
+                logger: Logger = Logger(label: "redis"), eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
         self.host = host
         self.port = port
         self.timeoutSeconds = timeoutSeconds
         self.logger = logger
-        clientThreads = ClientThreads(count: connections)
+        group = eventLoopGroup
+        state = Mutex(State(slots: Array(repeating: .empty, count: max(connections, 1))))
     }
-
-    /// Started by the first call that needs them (none once closed).
-    private var threads: NIOThreadPool { clientThreads.threads }
 
     /// Runs until graceful shutdown, then closes: list it before the services that use it.
     public func run() async throws {
-        _ = threads
         try? await gracefulShutdown()
         try await close()
     }
 
+    /// Closes the connections; commands under way fail, later ones throw `unavailable`.
     public func close() async throws {
-        try await clientThreads.close()
-        idle.withLock { $0.removeAll() }
+        let slots = state.withLock { state in
+            state.closed = true
+            defer { state.slots = state.slots.map { _ in .empty } }
+            return state.slots
+        }
+        for slot in slots {
+            switch slot {
+            case .open(let channel): try? await channel.close()
+            case .connecting(let future): try? await future.get().close()
+            case .empty: break
+            }
+        }
     }
 
     // MARK: commands
@@ -56,7 +79,7 @@ public final class RedisClient: Service, Sendable {
     /// Error replies come back as `.error` values here, so one refused command does not hide the others.
     public func pipeline(_ commands: [[any RedisArgument]]) async throws -> [RedisValue] {
         let encoded = commands.map { $0.map(\.redisBytes) }
-        let replies = try await withConnection { try $0.pipeline(encoded) }
+        let replies = try await send(encoded)
         if commands.count == 1, case .error(let message) = replies[0] { throw RedisError.command(message) }
         return replies
     }
@@ -120,7 +143,9 @@ public final class RedisClient: Service, Sendable {
 
     /// Messages published to `channels` from now on, on a connection of their own.
     public func subscribe(to channels: [String]) -> RedisSubscription {
-        RedisSubscription(host: host, port: port, channels: channels, logger: logger)
+        let subscription = RedisSubscription()
+        subscription.start(host: host, port: port, channels: channels, logger: logger, group: group)
+        return subscription
     }
 
     // MARK: pool
@@ -130,24 +155,89 @@ public final class RedisClient: Service, Sendable {
         return i
     }
 
-    /// Runs `body` on a pool thread with a connection. A pooled connection may have died
-    /// (Redis restarted): then the call is made once more on a fresh connection.
-    private func withConnection<T: Sendable>(_ body: @escaping @Sendable (RedisConnection) throws -> T) async throws -> T {
-        try await threads.runIfActive { [self] in
-            if let pooled = idle.withLock({ $0.popLast() }) {
-                do {
-                    let result = try body(pooled)
-                    idle.withLock { $0.append(pooled) }
-                    return result
-                } catch RedisError.unavailable(let message) {
-                    logger.info("pooled Redis connection failed, reconnecting", metadata: ["error": "\(message)"])
-                    idle.withLock { $0.removeAll() }  // its siblings are likely dead too
+    /// Sends the commands on the next connection. One that was open before this call may
+    /// have died unnoticed (Redis restarted): then they are sent once more on a fresh one.
+    private func send(_ encoded: [[[UInt8]]]) async throws -> [RedisValue] {
+        let index = state.withLock { state in
+            defer { state.next &+= 1 }
+            return state.next % state.slots.count
+        }
+        let (channel, reused) = try await connection(at: index)
+        do {
+            return try await send(encoded, on: channel)
+        } catch RedisError.unavailable(let message) where reused {
+            logger.info("Redis connection failed, reconnecting", metadata: ["error": "\(message)"])
+            state.withLock { state in
+                if case .open(let c) = state.slots[index], c === channel { state.slots[index] = .empty }
+            }
+            return try await send(encoded, on: connection(at: index).channel)
+        }
+    }
+
+    private func send(_ encoded: [[[UInt8]]], on channel: any Channel) async throws -> [RedisValue] {
+        let replies = channel.eventLoop.makePromise(of: [RedisValue].self)
+        channel.writeAndFlush(RedisRequest(encoded: encoded, replies: replies)).whenFailure { error in
+            replies.fail(RedisError.unavailable("\(error)"))
+        }
+        return try await replies.futureResult.get()
+    }
+
+    /// The connection in slot `index`, opened if it is not; `reused` when it was open already.
+    private func connection(at index: Int) async throws -> (channel: any Channel, reused: Bool) {
+        enum Next { case ready(any Channel), wait(EventLoopFuture<any Channel>), connect }
+        let next: Next = try state.withLock { state in
+            guard !state.closed else { throw RedisError.unavailable("the client is closed") }
+            switch state.slots[index] {
+            case .open(let channel) where channel.isActive: return .ready(channel)
+            case .connecting(let future): return .wait(future)
+            case .open, .empty: return .connect
+            }
+        }
+        switch next {
+        case .ready(let channel): return (channel, true)
+        case .wait(let future): return (try await opened(future), false)
+        case .connect:
+            // Connected outside the lock (a future's callbacks may run on this thread); if two
+            // calls race here, the later one's connection replaces the earlier in the slot.
+            let future = connect()
+            state.withLock { $0.slots[index] = .connecting(future) }
+            do {
+                let channel = try await opened(future)
+                let closed = state.withLock { state in
+                    if case .connecting(let f) = state.slots[index], f === future { state.slots[index] = .open(channel) }
+                    return state.closed
+                }
+                if closed { channel.close(promise: nil) }
+                return (channel, false)
+            } catch {
+                state.withLock { state in
+                    if case .connecting(let f) = state.slots[index], f === future { state.slots[index] = .empty }
+                }
+                throw error
+            }
+        }
+    }
+
+    private func opened(_ future: EventLoopFuture<any Channel>) async throws -> any Channel {
+        do {
+            return try await future.get()
+        } catch {
+            throw RedisError.unavailable("\(host):\(port): \(error)")
+        }
+    }
+
+    private func connect() -> EventLoopFuture<any Channel> {
+        let timeout = TimeAmount.nanoseconds(Int64(timeoutSeconds * 1_000_000_000))
+        return ClientBootstrap(group: group)
+            .connectTimeout(timeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.socketOption(.so_keepalive), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(RESPDecoder()))
+                    try channel.pipeline.syncOperations.addHandler(RedisCommandHandler(timeout: timeout))
                 }
             }
-            let fresh = try RedisConnection(host: host, port: port, timeoutSeconds: timeoutSeconds)
-            let result = try body(fresh)
-            idle.withLock { $0.append(fresh) }
-            return result
-        }
+            .connect(host: host, port: port)
     }
 }

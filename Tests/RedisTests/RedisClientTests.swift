@@ -91,6 +91,24 @@ private func cleanup(_ redis: RedisClient, _ prefix: String) async throws {
         }
     }
 
+    /// Commands from many tasks share one connection: each gets its own reply.
+    @Test func concurrentCommandsOnOneConnectionGetTheirOwnReplies() async throws {
+        let redis = RedisClient(port: TestServers.redisPort, connections: 1)
+        let p = TestServers.uniqueName("test") + ":"
+        let mismatches = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for i in 0..<500 {
+                group.addTask {
+                    try await redis.set(p + "\(i)", "value \(i)", expireSeconds: 60)
+                    let both = try await redis.pipeline([["GET", p + "\(i)"], ["GET", p + "\(i)"]])
+                    return both != [.bulk(Array("value \(i)".utf8)), .bulk(Array("value \(i)".utf8))]
+                }
+            }
+            return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(mismatches == 0)
+        try await cleanup(redis, p)
+    }
+
     @Test func refusedCommandThrowsCommandError() async throws {
         try await withRedis { redis, p in
             try await redis.set(p + "s", "text")
@@ -125,6 +143,25 @@ private func cleanup(_ redis: RedisClient, _ prefix: String) async throws {
 @Suite(.serialized) struct RedisRestartTests {
     @Test func clientAndSubscriberRecoverAfterRestart() async throws {
         try await TestServers.faultRedisLock.withLock { try await recoverAfterRestart() }
+    }
+
+    /// A server that stops answering (SIGSTOP) fails the commands waiting on it within the
+    /// timeout instead of holding them; once it answers again, so does the client.
+    @Test func aHungServerTimesOutAndTheClientRecovers() async throws {
+        try await TestServers.faultRedisLock.withLock {
+            let server = TestServers.faultRedis
+            let redis = RedisClient(port: server.port, connections: 1, timeoutSeconds: 0.5)
+            try await redis.ping()
+            try await TestServers.servers("pause", server.name)
+            do {
+                let started = ContinuousClock.now
+                await #expect(throws: RedisError.self) { try await redis.ping() }
+                #expect(ContinuousClock.now - started < .seconds(10), "failed by the timeout, not by the resume")
+            }
+            try await TestServers.servers("resume", server.name)
+            try await redis.ping()
+            try await redis.close()
+        }
     }
 
     func recoverAfterRestart() async throws {
