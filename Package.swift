@@ -155,6 +155,7 @@ let package = Package(
                 "ServiceKit", "Events", "Mongo", "Redis", "AMQP", "BSON", "SocketIO",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -275,7 +276,8 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "ChatTests",
-            dependencies: ["Chat", "ServiceTestSupport", "TestSupport", "BSON", "Mongo", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            dependencies: ["Chat", "ServiceTestSupport", "TestSupport", "BSON", "Mongo", .product(name: "HummingbirdTesting", package: "hummingbird"),
+                           .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             exclude: ["Clients"],
             swiftSettings: swiftSettings),
         .testTarget(

@@ -14,7 +14,7 @@ public func buildChatApplication(_ config: ChatConfiguration, logger: Logger, ro
     let clients = try ServiceClients(service, logger: logger)
     let (mongo, database, redis) = (clients.mongo, clients.database, clients.redis)
 
-    let store = MongoChatStore(database: database)
+    let store = MongoChatStore(database: database, logger: logger)
     let membership = Membership(store: store, cache: JSONCache(redis: redis, prefix: "chat:v1:member", ttlSeconds: config.permissionCacheSeconds, logger: logger))
 
     let sockets = SocketServer(connectTimeout: .milliseconds(config.connectTimeoutMilliseconds), logger: logger)
@@ -44,8 +44,9 @@ public func buildChatApplication(_ config: ChatConfiguration, logger: Logger, ro
         server: mounts.serverBuilder(maxPayload: config.engine.maxPayload, grace: service.shutdownGrace),
         configuration: .init(address: .hostname(service.host, port: service.port), serverName: "switchboard-chat"),
         // Started in this order; a graceful shutdown stops the HTTP server first (its sockets
-        // drain), then these in reverse: the sessions left, deliveries, events, the clients.
-        services: clients.services + [consumer, deliveries, engine],
+        // drain), then these in reverse: the sessions left, deliveries, events, the chats'
+        // last messages (written), the clients.
+        services: clients.services + [store.recentActivity, consumer, deliveries, engine],
         logger: logger)
     app.beforeServerStarts {
         try await store.prepare()

@@ -33,6 +33,8 @@ public struct Update: Sendable, Equatable {
     public func pull(_ field: String, _ value: some BSONValueConvertible) -> Update {
         adding("$pull", field, .document(["$in": .array([value.bsonValue])]))
     }
+    /// Sets the field to `value` unless it already holds a greater one.
+    public func max(_ field: String, _ value: some BSONValueConvertible) -> Update { adding("$max", field, value.bsonValue) }
     public func addToSet(_ field: String, _ value: some BSONValueConvertible) -> Update {
         adding("$addToSet", field, value.bsonValue)
     }

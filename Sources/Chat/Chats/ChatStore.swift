@@ -1,5 +1,6 @@
 import BSON
 import Foundation
+import Logging
 import Mongo
 
 /// Chats, their messages, and who is connected to whom.
@@ -44,8 +45,12 @@ public struct MongoChatStore: ChatStore {
     /// The same collection, for reads of a few fields.
     let chatIds: MongoCollection<BSONDocument>
 
-    public init(database: MongoDatabase) {
+    /// The chats' newest messages, written after them: list it among the services.
+    public let recentActivity: RecentActivity
+
+    public init(database: MongoDatabase, logger: Logger) {
         chats = database.collection("chats")
+        recentActivity = RecentActivity(chats: chats, logger: logger)
         chatIds = database.collection("chats")
         messages = database.collection("messages")
         connections = database.collection("connections")
@@ -98,10 +103,13 @@ public struct MongoChatStore: ChatStore {
         return chat
     }
 
-    public func chat(id: ObjectId) async throws -> Chat? { try await chats.findOne(.eq("_id", id)) }
+    public func chat(id: ObjectId) async throws -> Chat? { try await chats.findOne(.eq("_id", id)).map(recentActivity.overlay) }
 
     public func chats(of userId: String) async throws -> [Chat] {
-        try await chats.findAll(.eq("participants", userId), options: FindOptions(sort: [("updatedAt", .descending)], limit: 500))
+        let found = try await chats.findAll(.eq("participants", userId), options: FindOptions(sort: [("updatedAt", .descending)], limit: 500))
+        // A chat with a message not written to it yet moves up to where it will be.
+        return found.map(recentActivity.overlay).enumerated()
+            .sorted { ($0.element.updatedAt, -$0.offset) > ($1.element.updatedAt, -$1.offset) }.map(\.element)
     }
 
     public func addToGroup(chatId: ObjectId, admin: String, userIds: [String], now: Date) async throws -> Chat? {
@@ -111,12 +119,13 @@ public struct MongoChatStore: ChatStore {
                 Self.groupAdministeredBy(admin, chatId), Update.addToSet("participants", userId).set("updatedAt", now))
             if result == nil { return nil }
         }
-        return result
+        return result.map(recentActivity.overlay)
     }
 
     public func removeFromGroup(chatId: ObjectId, admin: String, userId: String, now: Date) async throws -> Chat? {
         try await chats.findOneAndUpdate(
             Self.groupAdministeredBy(admin, chatId), Update.pull("participants", userId).pull("admins", userId).set("updatedAt", now))
+            .map(recentActivity.overlay)
     }
 
     public func leave(chatId: ObjectId, userId: String, now: Date) async throws -> LeaveOutcome {
@@ -133,7 +142,7 @@ public struct MongoChatStore: ChatStore {
             // The last admin left: the longest-standing participant takes over.
             chat = try await chats.findOneAndUpdate(.eq("_id", chatId) && .eq("admins", [String]()), Update.addToSet("admins", heir)) ?? chat
         }
-        return .left(chat)
+        return .left(recentActivity.overlay(chat))
     }
 
     static func groupAdministeredBy(_ admin: String, _ chatId: ObjectId) -> Filter {
@@ -142,11 +151,12 @@ public struct MongoChatStore: ChatStore {
 
     // MARK: messages
 
+    /// One write: the message. The chat's preview and order follow (`RecentActivity`).
     public func add(_ message: Message) async throws {
         try await messages.insert(message)
-        let last = LastMessage(messageId: message._id.hex, senderId: message.senderId, text: message.text, createdAt: message.createdAt)
         guard let chatId = ObjectId(message.chatId) else { return }
-        _ = try await chats.updateOne(.eq("_id", chatId), Update.set("lastMessage", try BSONEncoder().encode(last)).set("updatedAt", message.createdAt))
+        recentActivity.record(chatId: chatId, LastMessage(messageId: message._id.hex, senderId: message.senderId,
+                                                          text: message.text, createdAt: message.createdAt))
     }
 
     /// In the order they were written: by `createdAt`, then id. (Ids alone do not order

@@ -1,0 +1,85 @@
+import BSON
+import Foundation
+import Logging
+import Mongo
+import ServiceKit
+import ServiceLifecycle
+import Synchronization
+
+/// Each chat's newest message, written to the chat after the message instead of with it:
+/// a send costs one write (the message), and the chat's `lastMessage` and `updatedAt` (the
+/// order of a chat list) follow within `interval` — one write per chat however many
+/// messages it had meanwhile. Reads in this process see the newest at once (`overlay`).
+/// A write never puts an older message over a newer one, whichever process or flush comes
+/// first. Flushed on graceful shutdown; a crash can only leave a chat's preview behind
+/// until its next message.
+public final class RecentActivity: Service, Sendable {
+    private let chats: MongoCollection<Chat>
+    private let pending = Mutex<[ObjectId: LastMessage]>([:])
+    let interval: Duration
+    private let logger: Logger
+    private let warn: ThrottledWarning
+
+    public init(chats: MongoCollection<Chat>, interval: Duration = .milliseconds(200), logger: Logger) {
+        self.chats = chats
+        self.interval = interval
+        self.logger = logger
+        warn = ThrottledWarning(logger: logger)
+    }
+
+    /// The message's order: by time, then id (as the message list orders them).
+    static func isNewer(_ a: LastMessage, than b: LastMessage?) -> Bool {
+        guard let b else { return true }
+        return (a.createdAt, a.messageId) > (b.createdAt, b.messageId)
+    }
+
+    public func record(chatId: ObjectId, _ last: LastMessage) {
+        pending.withLock { pending in
+            if Self.isNewer(last, than: pending[chatId]) { pending[chatId] = last }
+        }
+    }
+
+    /// The chat with a newer message of this process's not written yet.
+    public func overlay(_ chat: Chat) -> Chat {
+        guard let newer = pending.withLock({ $0[chat._id] }), Self.isNewer(newer, than: chat.lastMessage) else { return chat }
+        var chat = chat
+        chat.lastMessage = newer
+        chat.updatedAt = Swift.max(chat.updatedAt, newer.createdAt)
+        return chat
+    }
+
+    /// Writes every chat's newest message; what fails stays for the next round.
+    public func flush() async {
+        let batch = pending.withLock { pending in
+            defer { pending.removeAll(keepingCapacity: true) }
+            return pending
+        }
+        for (chatId, last) in batch {
+            do {
+                _ = try await chats.updateOne(.eq("_id", chatId) && Self.olderThan(last),
+                                              Update.set("lastMessage", try BSONEncoder().encode(last)).max("updatedAt", last.createdAt))
+            } catch {
+                warn("a chat's last message not written yet, retrying: \(error)")
+                record(chatId: chatId, last)
+            }
+        }
+    }
+
+    /// Chats whose last message is older than `last`, or that have none.
+    static func olderThan(_ last: LastMessage) -> Filter {
+        .exists("lastMessage", false) || .eq("lastMessage", BSONValue.null) || .lt("lastMessage.createdAt", last.createdAt)
+            || (.eq("lastMessage.createdAt", last.createdAt) && .lt("lastMessage.messageId", last.messageId))
+    }
+
+    /// Flushes every `interval` until graceful shutdown, then once more.
+    public func run() async throws {
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            let deadline = ContinuousClock.now + interval
+            while ContinuousClock.now < deadline, !Task.isShuttingDownGracefully, !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+            await flush()
+        }
+        await flush()
+    }
+}
