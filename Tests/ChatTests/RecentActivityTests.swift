@@ -54,6 +54,24 @@ import TestSupport
         }
     }
 
+    /// Another replica, whose memory holds nothing of the send, reads it at once too.
+    @Test func anotherReplicaReadsTheNewestMessageAtOnce() async throws {
+        try await withStore { store, database in
+            let replica = MongoChatStore(database: database, logger: Logger(label: "chat-2"))
+            let created = Date().addingTimeInterval(-60)
+            let chat = try await store.createGroup(name: "g", creator: "ada", members: ["bob"], now: created)
+            let other = try await store.createGroup(name: "h", creator: "ada", members: ["bob"], now: created.addingTimeInterval(1))
+            let first = message(in: chat, at: Int(Date().timeIntervalSince1970 * 1000) - 5)
+            let second = message(in: chat, at: Int(Date().timeIntervalSince1970 * 1000))
+            try await store.add(first)
+            try await store.add(second)
+            #expect(try await replica.chat(id: chat._id)?.lastMessage == LastMessage(second))
+            let listed = try await replica.chats(of: "bob")
+            #expect(listed.map(\._id) == [chat._id, other._id] && listed.first?.lastMessage == LastMessage(second))
+            #expect(listed.first?.updatedAt == second.createdAt)
+        }
+    }
+
     /// Running, it writes within its interval, and what is left when it is told to stop.
     @Test func itWritesWhileRunningAndOnGracefulShutdown() async throws {
         try await withStore { store, database in

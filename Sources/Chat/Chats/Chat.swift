@@ -22,6 +22,17 @@ public struct LastMessage: Codable, Sendable, Equatable {
     public var senderId: String
     public var text: String
     public var createdAt: Date
+
+    public init(messageId: String, senderId: String, text: String, createdAt: Date) {
+        self.messageId = messageId
+        self.senderId = senderId
+        self.text = text
+        self.createdAt = createdAt
+    }
+
+    public init(_ message: Message) {
+        self.init(messageId: message._id.hex, senderId: message.senderId, text: message.text, createdAt: message.createdAt)
+    }
 }
 
 /// Two users whose invite was accepted: the precondition of a direct chat.

@@ -103,13 +103,29 @@ public struct MongoChatStore: ChatStore {
         return chat
     }
 
-    public func chat(id: ObjectId) async throws -> Chat? { try await chats.findOne(.eq("_id", id)).map(recentActivity.overlay) }
+    public func chat(id: ObjectId) async throws -> Chat? {
+        guard let found = try await chats.findOne(.eq("_id", id)) else { return nil }
+        return try await withNewestMessages([found])[0]
+    }
 
     public func chats(of userId: String) async throws -> [Chat] {
         let found = try await chats.findAll(.eq("participants", userId), options: FindOptions(sort: [("updatedAt", .descending)], limit: 500))
         // A chat with a message not written to it yet moves up to where it will be.
-        return found.map(recentActivity.overlay).enumerated()
+        return try await withNewestMessages(found).enumerated()
             .sorted { ($0.element.updatedAt, -$0.offset) > ($1.element.updatedAt, -$1.offset) }.map(\.element)
+    }
+
+    /// The chats with their newest messages: what `RecentActivity` (here or on another
+    /// replica) has not written to them yet is among the last seconds' messages, one read.
+    private func withNewestMessages(_ found: [Chat]) async throws -> [Chat] {
+        guard !found.isEmpty else { return found }
+        let since = Date().addingTimeInterval(-RecentActivity.readWindow)
+        let recent = try await messages.findAll(
+            .in("chatId", found.map(\._id.hex)) && .gt("createdAt", since),
+            options: FindOptions(sort: [("createdAt", .descending), ("_id", .descending)], limit: 1000))
+        var newest: [String: LastMessage] = [:]
+        for message in recent where newest[message.chatId] == nil { newest[message.chatId] = LastMessage(message) }
+        return found.map { recentActivity.overlay($0, seen: newest[$0._id.hex]) }
     }
 
     public func addToGroup(chatId: ObjectId, admin: String, userIds: [String], now: Date) async throws -> Chat? {
@@ -119,13 +135,13 @@ public struct MongoChatStore: ChatStore {
                 Self.groupAdministeredBy(admin, chatId), Update.addToSet("participants", userId).set("updatedAt", now))
             if result == nil { return nil }
         }
-        return result.map(recentActivity.overlay)
+        return result.map { recentActivity.overlay($0) }
     }
 
     public func removeFromGroup(chatId: ObjectId, admin: String, userId: String, now: Date) async throws -> Chat? {
         try await chats.findOneAndUpdate(
             Self.groupAdministeredBy(admin, chatId), Update.pull("participants", userId).pull("admins", userId).set("updatedAt", now))
-            .map(recentActivity.overlay)
+            .map { recentActivity.overlay($0) }
     }
 
     public func leave(chatId: ObjectId, userId: String, now: Date) async throws -> LeaveOutcome {
@@ -155,8 +171,7 @@ public struct MongoChatStore: ChatStore {
     public func add(_ message: Message) async throws {
         try await messages.insert(message)
         guard let chatId = ObjectId(message.chatId) else { return }
-        recentActivity.record(chatId: chatId, LastMessage(messageId: message._id.hex, senderId: message.senderId,
-                                                          text: message.text, createdAt: message.createdAt))
+        recentActivity.record(chatId: chatId, LastMessage(message))
     }
 
     /// In the order they were written: by `createdAt`, then id. (Ids alone do not order

@@ -9,7 +9,8 @@ import Synchronization
 /// Each chat's newest message, written to the chat after the message instead of with it:
 /// a send costs one write (the message), and the chat's `lastMessage` and `updatedAt` (the
 /// order of a chat list) follow within `interval` — one write per chat however many
-/// messages it had meanwhile. Reads in this process see the newest at once (`overlay`).
+/// messages it had meanwhile. Reads see the newest at once, on every replica: the
+/// chat store reads the last seconds' messages of the chats it lists (`overlay`).
 /// A write never puts an older message over a newer one, whichever process or flush comes
 /// first. Flushed on graceful shutdown; a crash can only leave a chat's preview behind
 /// until its next message.
@@ -39,14 +40,21 @@ public final class RecentActivity: Service, Sendable {
         }
     }
 
-    /// The chat with a newer message of this process's not written yet.
-    public func overlay(_ chat: Chat) -> Chat {
-        guard let newer = pending.withLock({ $0[chat._id] }), Self.isNewer(newer, than: chat.lastMessage) else { return chat }
+    /// The chat with the newest of its stored last message, this process's one not written
+    /// yet, and `seen` (one read from the messages themselves).
+    public func overlay(_ chat: Chat, seen: LastMessage? = nil) -> Chat {
         var chat = chat
-        chat.lastMessage = newer
-        chat.updatedAt = Swift.max(chat.updatedAt, newer.createdAt)
+        for candidate in [pending.withLock({ $0[chat._id] }), seen] {
+            guard let candidate, Self.isNewer(candidate, than: chat.lastMessage) else { continue }
+            chat.lastMessage = candidate
+            chat.updatedAt = Swift.max(chat.updatedAt, candidate.createdAt)
+        }
         return chat
     }
+
+    /// How far back a read looks among the messages for ones not written to their chat yet
+    /// (by any replica): many flush intervals, and clocks a few seconds apart.
+    static let readWindow: TimeInterval = 10
 
     /// Writes every chat's newest message; what fails stays for the next round.
     public func flush() async {
