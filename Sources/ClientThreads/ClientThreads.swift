@@ -3,7 +3,7 @@ import Synchronization
 
 /// The threads a database or cache client runs its blocking C calls on: started by the
 /// first call that needs them (never in the client's `init`), stopped once by `close()`,
-/// after the calls under way. Shared by the Mongo and Redis clients.
+/// after the calls under way. The Mongo client's (libmongoc blocks).
 public final class ClientThreads: Sendable {
     private enum Lifecycle { case unstarted, running, closed }
     private let pool: NIOThreadPool

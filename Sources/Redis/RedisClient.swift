@@ -159,8 +159,8 @@ public final class RedisClient: Service, Sendable {
     /// have died unnoticed (Redis restarted): then they are sent once more on a fresh one.
     private func send(_ encoded: [[[UInt8]]]) async throws -> [RedisValue] {
         let index = state.withLock { state in
-            defer { state.next &+= 1 }
-            return state.next % state.slots.count
+            defer { state.next = (state.next + 1) % state.slots.count }
+            return state.next
         }
         let (channel, reused) = try await connection(at: index)
         do {
