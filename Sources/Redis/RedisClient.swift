@@ -230,7 +230,7 @@ public final class RedisClient: Service, Sendable {
         let timeout = TimeAmount.nanoseconds(Int64(timeoutSeconds * 1_000_000_000))
         return ClientBootstrap(group: group)
             .connectTimeout(timeout)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelOption(.socketOption(.so_keepalive), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
