@@ -40,15 +40,17 @@ public final class GatewayServer: Service, Sendable {
     /// The same; with `drains`, the listeners' connections can be drained.
     func start(drains: ListenerDrains?) async throws -> GatewayListeners {
         let config = runtime.config
-        let plain = try await listen(on: config.listen, overTLS: false, quiesce: drains?.plain)
+        // TLS first: once the plain listener answers (where health checks ask), both accept.
         var tls: (any Channel)?
         if let settings = config.tls {
-            do {
-                tls = try await listen(on: settings.listen, overTLS: true, quiesce: drains?.tls)
-            } catch {
-                try? await plain.close()
-                throw error
-            }
+            tls = try await listen(on: settings.listen, overTLS: true, quiesce: drains?.tls)
+        }
+        let plain: any Channel
+        do {
+            plain = try await listen(on: config.listen, overTLS: false, quiesce: drains?.plain)
+        } catch {
+            try? await tls?.close()
+            throw error
         }
         var metadata: Logger.Metadata = ["address": "\(config.listen)", "routes": "\(config.routes.count)"]
         if let settings = config.tls {
