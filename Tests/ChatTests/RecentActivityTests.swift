@@ -42,9 +42,9 @@ import TestSupport
 
             let stored = try await rawChats.findOne(.eq("_id", chat._id))
             #expect(stored?["lastMessage"] == nil, "the send wrote the message alone")
-            // This process's reads see it at once, and the list puts the chat first.
-            #expect(try await store.chat(id: chat._id)?.lastMessage?.messageId == sent._id.hex)
-            #expect(try await store.chats(of: "bob").map(\._id) == [chat._id, other._id])
+            // This process's list shows it at once, and puts the chat first.
+            let listed = try await store.chats(of: "bob")
+            #expect(listed.map(\._id) == [chat._id, other._id] && listed.first?.lastMessage?.messageId == sent._id.hex)
 
             await store.recentActivity.flush()
             let written = try await rawChats.findOne(.eq("_id", chat._id))
@@ -54,7 +54,7 @@ import TestSupport
         }
     }
 
-    /// Another replica, whose memory holds nothing of the send, reads it at once too.
+    /// Another replica, whose memory holds nothing of the send, lists it at once too.
     @Test func anotherReplicaReadsTheNewestMessageAtOnce() async throws {
         try await withStore { store, database in
             let replica = MongoChatStore(database: database, logger: Logger(label: "chat-2"))
@@ -65,7 +65,6 @@ import TestSupport
             let second = message(in: chat, at: Int(Date().timeIntervalSince1970 * 1000))
             try await store.add(first)
             try await store.add(second)
-            #expect(try await replica.chat(id: chat._id)?.lastMessage == LastMessage(second))
             let listed = try await replica.chats(of: "bob")
             #expect(listed.map(\._id) == [chat._id, other._id] && listed.first?.lastMessage == LastMessage(second))
             #expect(listed.first?.updatedAt == second.createdAt)

@@ -103,10 +103,9 @@ public struct MongoChatStore: ChatStore {
         return chat
     }
 
-    public func chat(id: ObjectId) async throws -> Chat? {
-        guard let found = try await chats.findOne(.eq("_id", id)) else { return nil }
-        return try await withNewestMessages([found])[0]
-    }
+    /// The chat document as stored (its participants and type; `lastMessage` may trail by
+    /// `RecentActivity`'s interval — the chat list is what shows it).
+    public func chat(id: ObjectId) async throws -> Chat? { try await chats.findOne(.eq("_id", id)) }
 
     public func chats(of userId: String) async throws -> [Chat] {
         let found = try await chats.findAll(.eq("participants", userId), options: FindOptions(sort: [("updatedAt", .descending)], limit: 500))

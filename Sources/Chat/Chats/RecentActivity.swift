@@ -9,8 +9,8 @@ import Synchronization
 /// Each chat's newest message, written to the chat after the message instead of with it:
 /// a send costs one write (the message), and the chat's `lastMessage` and `updatedAt` (the
 /// order of a chat list) follow within `interval` — one write per chat however many
-/// messages it had meanwhile. Reads see the newest at once, on every replica: the
-/// chat store reads the last seconds' messages of the chats it lists (`overlay`).
+/// messages it had meanwhile. The chat list shows the newest at once, on every replica: it
+/// reads the last seconds' messages of the chats it lists (`overlay`).
 /// A write never puts an older message over a newer one, whichever process or flush comes
 /// first. Flushed on graceful shutdown; a crash can only leave a chat's preview behind
 /// until its next message.
