@@ -32,10 +32,11 @@ public func buildAuthApplication(
 
     let router = makeServiceRouter(checks: [.mongo(mongo), .redis(redis), .amqp(publisher)])
     // Auth verifies with its own keys; every other service uses JWKSVerifier.
-    router.add(middleware: AuthenticationMiddleware(verifier: issuer, denyList: denyList))
+    // A record's public fields never change while it exists: the time only bounds memory.
+    let meAnswers = ResponseCache(redis: redis, prefix: "auth:v2:me", ttlSeconds: 600, logger: logger)
+    router.add(middleware: AuthenticationMiddleware(verifier: issuer, denyList: denyList, prefetch: AuthRoutes.prefetch(meAnswers)))
     AuthRoutes(
-        // A record's public fields never change while it exists: the time only bounds memory.
-        users: users, publicUsers: JSONCache(redis: redis, prefix: "auth:v1:user", ttlSeconds: 600, logger: logger),
+        users: users, meAnswers: meAnswers,
         sessions: sessions, denyList: denyList,
         throttle: LoginThrottle(redis: redis, maxAttempts: config.loginMaxAttempts, windowSeconds: config.loginWindowSeconds, logger: logger),
         clientAddress: ClientAddress(trustedProxies: service.trustedProxies),

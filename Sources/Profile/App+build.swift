@@ -14,14 +14,16 @@ public func buildProfileApplication(_ config: ProfileConfiguration, logger: Logg
 
     let profiles = MongoProfileRepository(database: database)
     let pictures = PictureStore(database: database)
-    let cache = JSONCache<ProfileView>(redis: redis, prefix: "profile:v1", ttlSeconds: config.cacheSeconds, logger: logger)
+    // Whole answers of the profile reads (v2: the answer's bytes; v1 held the view).
+    let cache = ResponseCache(redis: redis, prefix: "profile:v2", ttlSeconds: config.cacheSeconds, logger: logger)
 
     let consumer = EventConsumer(service: service.consumerName, mongo: mongo, database: service.mongoDatabase, amqp: service.amqp, logger: logger)
     ProfileEvents.register(on: consumer, profiles: profiles, pictures: pictures, cache: cache)
 
     let router = makeServiceRouter(checks: [.mongo(mongo), .redis(redis), .amqp(consuming: { consumer.isConnected })])
-    router.add(middleware: AuthenticationMiddleware(jwksURL: service.jwksURL, redis: redis, logger: logger))
-    ProfileRoutes(profiles: profiles, pictures: pictures, cache: cache, pictureMaxBytes: config.pictureMaxBytes).add(to: router)
+    let profileRoutes = ProfileRoutes(profiles: profiles, pictures: pictures, cache: cache, pictureMaxBytes: config.pictureMaxBytes)
+    router.add(middleware: AuthenticationMiddleware(jwksURL: service.jwksURL, redis: redis, logger: logger, prefetch: profileRoutes.prefetch))
+    profileRoutes.add(to: router)
 
     routes?.record("profile", router)
     var app = Application(

@@ -19,13 +19,13 @@ public func buildRequestApplication(_ config: RequestConfiguration, logger: Logg
     let invites = MongoInviteRepository(database: database, outbox: outbox)
     let lists = InviteLists(
         invites: invites, directory: directory,
-        cache: JSONCache(redis: redis, prefix: "request:v1", ttlSeconds: config.cacheSeconds, logger: logger))
+        cache: ResponseCache(redis: redis, prefix: "request:v2", ttlSeconds: config.cacheSeconds, logger: logger))
 
     let consumer = EventConsumer(service: service.consumerName, mongo: mongo, database: service.mongoDatabase, amqp: service.amqp, logger: logger)
     RequestEvents.register(on: consumer, directory: directory, invites: invites, lists: lists)
 
     let router = makeServiceRouter(checks: [.mongo(mongo), .redis(redis), .amqp(publisher)])
-    router.add(middleware: AuthenticationMiddleware(jwksURL: service.jwksURL, redis: redis, logger: logger))
+    router.add(middleware: AuthenticationMiddleware(jwksURL: service.jwksURL, redis: redis, logger: logger, prefetch: lists.prefetch))
     InviteRoutes(invites: invites, directory: directory, lists: lists, relay: relay).add(to: router)
 
     routes?.record("request", router)

@@ -202,7 +202,7 @@ import Testing
             for token in [ada.access_token, bob.access_token] {
                 try await client.execute(uri: "/me", method: .get, headers: bearer(token)) { #expect($0.status == .ok) }
             }
-            #expect(try await redis.get("auth:v1:user:\(bob.data.id)") != nil)
+            #expect(try await redis.get("auth:v2:me:\(bob.data.id)") != nil)
             let users = db.collection("users", of: BSONDocument.self)
             #expect(try await users.deleteOne(.eq("_id", ObjectId(ada.data.id)!)) == 1)
             try await client.execute(uri: "/me", method: .get, headers: bearer(ada.access_token)) { response in
@@ -210,8 +210,8 @@ import Testing
                 #expect(String(buffer: response.body).contains(ada.data.id))
             }
             try await client.execute(uri: "/me", method: .delete, headers: bearer(bob.access_token)) { #expect($0.status == .ok) }
-            #expect(try await redis.get("auth:v1:user:\(bob.data.id)") == nil)
-            _ = try await redis.del("auth:v1:user:\(ada.data.id)")
+            #expect(try await redis.get("auth:v2:me:\(bob.data.id)") == nil)
+            _ = try await redis.del("auth:v2:me:\(ada.data.id)")
             try await redis.close()
         }
     }

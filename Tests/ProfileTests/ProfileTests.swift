@@ -32,7 +32,7 @@ import Testing
             let ada = try await stack.user("Ada")
             // Read once so the profile is cached, then change it.
             try await stack.profile.execute(uri: "/getProfile", method: .get, headers: ada.bearer) { #expect($0.status == .ok) }
-            let cached = try await RedisProbe.exists("profile:v1:\(ada.id)")
+            let cached = try await RedisProbe.exists("profile:v2:\(ada.id)")
             #expect(cached)
             try await stack.profile.execute(uri: "/patchProfile", method: .put, headers: ada.json,
                                             body: json(["firstName": " Augusta ", "about": "Analyst", "age": 36, "gender": "Female", "$set": ["role": "admin"]])) { response in

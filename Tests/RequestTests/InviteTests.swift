@@ -22,6 +22,7 @@ import Testing
 
     static func list(_ stack: Stack, _ which: String, as user: TestUser) async throws -> [[String: Any]] {
         try await stack.request.execute(uri: "/invites/\(which)", method: .get, headers: user.bearer) { response in
+            #expect(response.status == .ok)
             let body = jsonObject(response)
             let data = body["data"] as? [[String: Any]] ?? []
             #expect(body["count"] as? Int == data.count, "the reference's count")
@@ -51,7 +52,12 @@ import Testing
             #expect(received.count == 1 && received[0]["id"] as? String == id && received[0]["message"] as? String == "Let's talk")
             #expect((received[0]["fromUser"] as? [String: Any])?["emailId"] as? String == ada.email)
             #expect(try await Self.list(stack, "sent", as: ada).first?["status"] as? String == "pending")
+            // Each filter is an answer cached apart: an answer changes them all.
+            #expect(try await Self.list(stack, "received?status=pending", as: bob).count == 1)
+            #expect(try await Self.list(stack, "received?status=accepted", as: bob).isEmpty)
             #expect(try await Self.respond(stack, id, "accepted", as: bob) == "200")
+            #expect(try await Self.list(stack, "received?status=accepted", as: bob).count == 1, "the filtered cached list was dropped")
+            #expect(try await Self.list(stack, "sent?status=accepted", as: ada).count == 1)
             #expect(try await Self.list(stack, "received", as: bob).map { $0["status"] as? String } == ["accepted"],
                     "received lists every invite with its status, as the reference's source does")
             try await stack.request.execute(uri: "/invites/received?status=pending", method: .get, headers: bob.bearer) { response in

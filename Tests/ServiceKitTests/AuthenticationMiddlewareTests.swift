@@ -128,6 +128,51 @@ import Testing
         try await redis.close()
     }
 
+    /// A route's Redis read named by `prefetch` comes with the deny-list check (one MGET) and
+    /// is left on the context; a denied token gets neither identity nor the read, and other
+    /// paths get no read.
+    @Test func thePrefetchedReadComesWithTheDenyCheck() async throws {
+        let server = KeyServer()
+        let key = try await Key(kid: "k1")
+        server.keys.withLock { $0 = [key.jwk] }
+        let redis = RedisClient(port: TestServers.redisPort)
+        let logger = Logger(label: "prefetch-test")
+        let (jti, other) = (UUID().uuidString, UUID().uuidString)
+        let token = try await key.token(user: "ada", jti: jti)
+        let entry = "test:prefetch:\(jti)"
+        _ = try await redis.set(entry, "cached for ada", expireSeconds: 60)
+        try await server.application.test(.live) { keyClient in
+            let router = makeServiceRouter(checks: [])
+            router.add(middleware: AuthenticationMiddleware(
+                verifier: JWKSVerifier(url: "http://127.0.0.1:\(keyClient.port!)/jwks", logger: logger),
+                denyList: TokenDenyList(redis: redis, logger: logger),
+                prefetch: { request, claims in request.uri.path == "/cached" ? "test:prefetch:\(claims.jti.value)" : nil }))
+            // What the route found: the prefetched key and value, or "none".
+            let found: @Sendable (Request, ServiceRequestContext) async throws -> String = { _, context in
+                _ = try context.requireIdentity()
+                guard let read = context.prefetched else { return "none" }
+                return "\(read.key)=\(read.value.map { String(decoding: $0, as: UTF8.self) } ?? "nil")"
+            }
+            router.get("/cached", use: found)
+            router.get("/other", use: found)
+            try await Application(router: router).test(.router) { client in
+                func get(_ path: String, _ token: String) async throws -> String {
+                    try await client.execute(uri: path, method: .get, headers: [.authorization: "Bearer \(token)"]) { response in
+                        response.status == .ok ? String(buffer: response.body) : "\(response.status.code)"
+                    }
+                }
+                #expect(try await get("/cached", token) == "\(entry)=cached for ada")
+                #expect(try await get("/other", token) == "none")
+                #expect(try await get("/cached", key.token(user: "ada", jti: other)) == "test:prefetch:\(other)=nil", "a miss is read too")
+                try await TokenDenyList(redis: redis, logger: logger).deny([(jti, Date().addingTimeInterval(60))])
+                #expect(try await get("/cached", token) == "401")
+                #expect(try await get("/other", token) == "401")
+            }
+        }
+        _ = try await redis.del(["auth:denied-jti:\(jti)", entry])
+        try await redis.close()
+    }
+
     /// Where the token is read from: `Authorization: Bearer` in any case, spaces and tabs
     /// around it dropped, else the `token` cookie; nothing for an empty or other scheme.
     @Test func theTokenComesFromTheBearerHeaderElseTheCookie() {

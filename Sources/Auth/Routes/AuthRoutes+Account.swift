@@ -7,12 +7,22 @@ import ServiceKit
 extension AuthRoutes {
     /// From the cache of public records (they never change while the account exists; a
     /// deletion drops its entry), so a signed-in client asking who it is reads no database.
-    @Sendable func me(_ request: Request, context: ServiceRequestContext) async throws -> Envelope<PublicUser> {
+    @Sendable func me(_ request: Request, context: ServiceRequestContext) async throws -> CachedResponse {
         let identity = try context.requireIdentity()
         guard let id = ObjectId(identity.userId),
-              let user = try await publicUsers.value(for: id.hex, load: { try await users.find(id: id).map(PublicUser.init) })
+              let answer = try await meAnswers.response(for: id.hex, prefetched: context.prefetched, load: {
+                  try await users.find(id: id).map { Envelope("User fetched successfully", PublicUser($0)) }
+              })
         else { throw APIError.notFound("User not found") }
-        return Envelope("User fetched successfully", user)
+        return answer
+    }
+
+    /// `GET /me`'s cached answer, read with the caller's token check.
+    static func prefetch(_ meAnswers: ResponseCache) -> AuthenticationMiddleware<ServiceRequestContext>.Prefetch {
+        { request, claims in
+            guard request.method == .get, request.uri.path == mePath, let id = ObjectId(claims.userId) else { return nil }
+            return meAnswers.fullKey(id.hex)
+        }
     }
 
     /// Authenticated (the reference system left it open to anyone).
@@ -59,7 +69,7 @@ extension AuthRoutes {
             throw APIError.notFound("User not found")
         }
         relay?.notify()
-        await publicUsers.invalidate([id.hex])
+        await meAnswers.invalidate([id.hex])
         context.logger.info("account deleted", metadata: ["userId": "\(id.hex)"])
         // The account is gone whatever happens next; a token the deny-list missed is
         // refused at refresh (no user) and expires within the access lifetime.

@@ -11,7 +11,7 @@ import ServiceKit
 struct AuthRoutes: Sendable {
     let users: any UserRepository
     /// `GET /me`'s answers by user id (what a signed-in client asks most).
-    let publicUsers: JSONCache<PublicUser>
+    let meAnswers: ResponseCache
     let sessions: any SessionStore
     let denyList: TokenDenyList
     let throttle: LoginThrottle
@@ -25,6 +25,8 @@ struct AuthRoutes: Sendable {
     /// The time tokens are issued and sessions rotated at (a test moves it).
     let now: @Sendable () -> Date
 
+    static let mePath = "/me"
+
     func add(to router: Router<ServiceRequestContext>) {
         router.post("/signup", use: signup)
         router.post("/register", use: signup)
@@ -33,8 +35,8 @@ struct AuthRoutes: Sendable {
         router.post("/logout", use: logout)
         router.patch("/changePassword", use: changePassword)
         router.get("/getUserByEmail", use: userByEmail)
-        router.get("/me", use: me)
-        router.delete("/me", use: deleteMe)
+        router.get(RouterPath(Self.mePath), use: me)
+        router.delete(RouterPath(Self.mePath), use: deleteMe)
         // The keys do not change while the service runs: the document is encoded once.
         let jwks = JWKSResponse(json: ByteBuffer(bytes: (try? JSONEncoder().encode(issuer.keys.jwks)) ?? Data()))
         router.get("/.well-known/jwks.json") { _, _ in jwks }

@@ -5,7 +5,7 @@ import ServiceKit
 /// How profiles follow accounts: made from `auth.user.created`, removed (with the picture)
 /// on `auth.user.deleted`. Each handler runs in the event's transaction, once per event.
 enum ProfileEvents {
-    static func register(on consumer: EventConsumer, profiles: any ProfileRepository, pictures: PictureStore, cache: JSONCache<ProfileView>) {
+    static func register(on consumer: EventConsumer, profiles: any ProfileRepository, pictures: PictureStore, cache: ResponseCache) {
         consumer.on(UserCreated.self) { event, context in
             let user = event.data
             try await profiles.createFromAccount(userId: user.userId, firstName: user.firstName, lastName: user.lastName, at: event.occurredAt,

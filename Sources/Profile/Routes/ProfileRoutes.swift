@@ -10,11 +10,12 @@ import ServiceKit
 struct ProfileRoutes: Sendable {
     let profiles: any ProfileRepository
     let pictures: PictureStore
-    let cache: JSONCache<ProfileView>
+    /// The read routes' answers by user id (`own` and `byId` answer alike).
+    let cache: ResponseCache
     let pictureMaxBytes: Int
 
     func add(to router: Router<ServiceRequestContext>) {
-        router.get("/getProfile", use: own)
+        router.get(RouterPath(Self.ownPath), use: own)
         router.put("/patchProfile", use: patch)
         router.patch("/patchProfile", use: patch)
         router.get("/list", use: list)
@@ -24,16 +25,26 @@ struct ProfileRoutes: Sendable {
         router.get("/:userId", use: byId)
     }
 
-    @Sendable func own(_ request: Request, context: ServiceRequestContext) async throws -> Envelope<ProfileView> {
+    static let ownPath = "/getProfile"
+
+    @Sendable func own(_ request: Request, context: ServiceRequestContext) async throws -> CachedResponse {
         let identity = try context.requireIdentity()
-        return Envelope("Profile fetched successfully", try await view(of: identity.userId))
+        return try await answer(for: identity.userId, prefetched: context.prefetched)
+    }
+
+    /// The caller's cached profile, read with their token's deny-list check (the read a
+    /// signed-in client makes most).
+    var prefetch: AuthenticationMiddleware<ServiceRequestContext>.Prefetch {
+        let cache = cache
+        return { request, claims in
+            request.method == .get && request.uri.path == Self.ownPath ? cache.fullKey(claims.userId) : nil
+        }
     }
 
     /// Any signed-in user may read any profile: it is what the people picker and chats show.
-    @Sendable func byId(_ request: Request, context: ServiceRequestContext) async throws -> Envelope<ProfileView> {
+    @Sendable func byId(_ request: Request, context: ServiceRequestContext) async throws -> CachedResponse {
         _ = try context.requireIdentity()
-        let userId = try Self.userId(context)
-        return Envelope("Profile fetched successfully", try await view(of: userId))
+        return try await answer(for: try Self.userId(context))
     }
 
     /// JSON, or multipart with text fields and an optional picture (`profilePic`).
@@ -140,8 +151,11 @@ struct ProfileRoutes: Sendable {
         return (bytes, type)
     }
 
-    func view(of userId: String) async throws -> ProfileView {
-        let found = try await cache.value(for: userId) { try await profiles.find(userId: userId).map(ProfileView.init) }
+    /// A profile read's answer, from the cache when it can.
+    func answer(for userId: String, prefetched: PrefetchedRead? = nil) async throws -> CachedResponse {
+        let found = try await cache.response(for: userId, prefetched: prefetched) {
+            try await profiles.find(userId: userId).map { Envelope("Profile fetched successfully", ProfileView($0)) }
+        }
         guard let found else { throw APIError.notFound("Profile not found") }
         return found
     }

@@ -1,7 +1,7 @@
 import BSON
 import Foundation
 
-public enum InviteStatus: String, Codable, Sendable {
+public enum InviteStatus: String, Codable, Sendable, CaseIterable {
     case pending, accepted, rejected
 }
 

@@ -18,8 +18,8 @@ struct InviteRoutes: Sendable {
     func add(to router: Router<ServiceRequestContext>) {
         router.post("/invite/send", use: send)
         router.patch("/respond/:requestId", use: respond)
-        router.get("/invites/sent", use: sent)
-        router.get("/invites/received", use: received)
+        router.get(RouterPath(InviteLists.Kind.sent.path), use: sent)
+        router.get(RouterPath(InviteLists.Kind.received.path), use: received)
         router.delete("/cancel/:requestId", use: cancel)
     }
 
@@ -77,25 +77,24 @@ struct InviteRoutes: Sendable {
     }
 
     /// `?status=pending|accepted|rejected` keeps only those.
-    @Sendable func sent(_ request: Request, context: ServiceRequestContext) async throws -> InviteListResponse {
+    @Sendable func sent(_ request: Request, context: ServiceRequestContext) async throws -> CachedResponse {
         let me = try context.requireIdentity().userId
-        return InviteListResponse(message: "Sent requests retrieved successfully",
-                                  data: try Self.filtered(try await lists.list(.sent, for: me), request))
+        return try await lists.answer(.sent, status: try Self.status(request), for: me, prefetched: context.prefetched)
     }
 
     /// Every invite received, whatever its status, as the reference's source lists them.
-    @Sendable func received(_ request: Request, context: ServiceRequestContext) async throws -> InviteListResponse {
+    @Sendable func received(_ request: Request, context: ServiceRequestContext) async throws -> CachedResponse {
         let me = try context.requireIdentity().userId
-        return InviteListResponse(message: "Received requests retrieved successfully",
-                                  data: try Self.filtered(try await lists.list(.received, for: me), request))
+        return try await lists.answer(.received, status: try Self.status(request), for: me, prefetched: context.prefetched)
     }
 
-    static func filtered(_ invites: [InviteView], _ request: Request) throws -> [InviteView] {
-        guard let raw = request.uri.queryParameters["status"] else { return invites }
+    /// `?status=`, if given.
+    static func status(_ request: Request) throws -> InviteStatus? {
+        guard let raw = request.uri.queryParameters["status"] else { return nil }
         guard let status = InviteStatus(rawValue: String(raw)) else {
             throw APIError.badRequest("status must be pending, accepted or rejected", code: "invalid_status")
         }
-        return invites.filter { $0.status == status }
+        return status
     }
 
     // MARK: why a change was refused

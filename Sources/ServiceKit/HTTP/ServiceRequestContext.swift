@@ -10,6 +10,8 @@ public protocol ServiceContext: RequestContext {
     var identity: AccessClaims? { get set }
     /// A token came with the request but did not verify or was revoked.
     var presentedInvalidToken: Bool { get set }
+    /// What `AuthenticationMiddleware` read for the route along with the deny-list check.
+    var prefetched: PrefetchedRead? { get set }
 }
 
 extension ServiceContext {
@@ -29,6 +31,7 @@ public struct ServiceRequestContext: ServiceContext {
     public let remoteAddress: SocketAddress?
     public var identity: AccessClaims?
     public var presentedInvalidToken = false
+    public var prefetched: PrefetchedRead?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

@@ -7,23 +7,34 @@ import Redis
 /// it locally and checks the deny-list, and on success puts the claims on the context.
 /// Routes decide whether they need an identity (`context.requireIdentity()`): a stale
 /// cookie must not stop anyone from logging in again.
+///
+/// `prefetch` names the Redis key a request will read for its caller (a cached read's
+/// answer): it is read in the deny-list check's round trip and left on the context.
 public struct AuthenticationMiddleware<Context: ServiceContext>: RouterMiddleware {
-    let check: AccessTokenCheck
+    /// The Redis key the request will read for the verified caller, if any.
+    public typealias Prefetch = @Sendable (Request, AccessClaims) -> String?
 
-    public init(verifier: any AccessTokenVerifier, denyList: TokenDenyList?) {
+    let check: AccessTokenCheck
+    let prefetch: Prefetch?
+
+    public init(verifier: any AccessTokenVerifier, denyList: TokenDenyList?, prefetch: Prefetch? = nil) {
         check = AccessTokenCheck(verifier: verifier, denyList: denyList)
+        self.prefetch = prefetch
     }
 
     /// What every service but auth uses: auth's keys from its JWKS, the deny-list in Redis.
-    public init(jwksURL: String, redis: Redis.RedisClient, logger: Logger) {
-        self.init(verifier: JWKSVerifier(url: jwksURL, logger: logger), denyList: TokenDenyList(redis: redis, logger: logger))
+    public init(jwksURL: String, redis: Redis.RedisClient, logger: Logger, prefetch: Prefetch? = nil) {
+        self.init(verifier: JWKSVerifier(url: jwksURL, logger: logger), denyList: TokenDenyList(redis: redis, logger: logger), prefetch: prefetch)
     }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
         if let token = Self.token(in: request.headers) {
             do {
-                if let claims = try await check.claims(of: token) { context.identity = claims } else { context.presentedInvalidToken = true }
+                let prefetch = prefetch.map { prefetch in { claims in prefetch(request, claims) } }
+                let (claims, prefetched) = try await check.claims(of: token, prefetching: prefetch)
+                if let claims { context.identity = claims } else { context.presentedInvalidToken = true }
+                context.prefetched = prefetched
             } catch is VerificationKeysUnavailable {
                 throw APIError.unavailable("Token keys are not available yet, try again shortly")
             }

@@ -36,4 +36,17 @@ public struct TokenDenyList: Sendable {
             return false
         }
     }
+
+    /// `isDenied`, and what `key` holds, in one round trip (MGET). The value is `.none` when
+    /// Redis could not be read (then the token is accepted, as above).
+    public func isDenied(_ jti: String, alsoReading key: String) async -> (denied: Bool, value: [UInt8]??) {
+        do {
+            let values = try await redis.mget([Self.key(jti), key])
+            guard values.count == 2 else { throw RedisError.unexpectedReply("MGET of 2 keys gave \(values.count) values") }
+            return (values[0] != nil, .some(values[1]))
+        } catch {
+            warn("token deny-list unreadable, accepting tokens on signature alone: \(error)")
+            return (false, .none)
+        }
+    }
 }
