@@ -94,9 +94,10 @@ struct ChatSockets: Sendable {
             let message = Message(_id: ObjectId(), chatId: chatId, senderId: userId, text: text, file: nil, readBy: [userId], createdAt: Date())
             try await store.add(message)
             let view = MessageView(message)
-            ack?([["ok": true, "data": try JSONValue(encoding: view)]])
+            let payload = view.json
+            ack?([["ok": true, "data": payload]])
             // To the whole room, the sender's sockets included, as the reference's io.to(chatId).
-            live.announce(view)
+            live.announce(view, payload: payload)
         } catch {
             logger.error("sendMessage failed: \(error)", metadata: ["chatId": "\(chatId)"])
             reply(socket, ack, error: "unavailable", "The message was not stored; try again")

@@ -2,13 +2,14 @@ import AMQP
 import Foundation
 import Logging
 import ServiceLifecycle
+import SocketIO
 
 /// Carries what happens in a chat's room to the other chat replicas, whose sockets may be
 /// in it (new messages, members who left or were removed): a fanout exchange, and a queue
 /// per replica that goes when the replica does, consumed in order so a removal comes
 /// before the messages sent after it. Delivery is live-only (a socket that is not
 /// connected reads history over REST), so the messages are not persistent and a replica
-/// skips its own. A `Service`: it connects and sends from `run()` on, and stops with the
+/// skips its own by their `replica` header, unread. A `Service`: it connects and sends from `run()` on, and stops with the
 /// service group.
 final class Deliveries: Service, Sendable {
     static let exchange = "switchboard.chat.deliveries"
@@ -18,13 +19,11 @@ final class Deliveries: Service, Sendable {
     let logger: Logger
     /// Publishing waits for the broker's confirm: a queue and one task keep that wait (and
     /// any broker outage) away from the socket that sent the message, and keep the order.
-    private let outgoing: AsyncStream<Delivery>.Continuation
-    private let queued: AsyncStream<Delivery>
+    private let outgoing: AsyncStream<RoomEvent>.Continuation
+    private let queued: AsyncStream<RoomEvent>
 
-    struct Delivery: Codable, Sendable {
-        let replicaId: String
-        let event: RoomEvent
-    }
+    /// The header naming the replica that published (its own come back through the fanout).
+    static let replicaHeader = "replica"
 
     init(amqp: AMQPConfiguration, logger: Logger, deliver: @escaping @Sendable (RoomEvent) -> Void) {
         let exchange = Topology.Exchange.fanout(Self.exchange, durable: false)
@@ -36,12 +35,13 @@ final class Deliveries: Service, Sendable {
         self.publisher = publisher
         let ownId = replicaId
         consumer = Consumer(config: amqp, topology: topology, queue: queue, ordered: true, logger: logger) { delivery in
-            guard let decoded = try? Deliveries.decoder.decode(Delivery.self, from: Data(delivery.message.body)) else { return .reject(requeue: false) }
-            if decoded.replicaId != ownId { deliver(decoded.event) }
+            if delivery.message.headers[Deliveries.replicaHeader] == .string(ownId) { return .ack }
+            guard let json = try? JSONValue.parse(delivery.message.body), let event = RoomEvent(json: json) else { return .reject(requeue: false) }
+            deliver(event)
             return .ack
         }
         self.logger = logger
-        (queued, outgoing) = AsyncStream<Delivery>.makeStream(bufferingPolicy: .bufferingNewest(10_000))
+        (queued, outgoing) = AsyncStream<RoomEvent>.makeStream(bufferingPolicy: .bufferingNewest(10_000))
     }
 
     /// Sends what the replica's sockets did, and hands the other replicas' events to
@@ -51,12 +51,13 @@ final class Deliveries: Service, Sendable {
         publisher.start()
         await withTaskGroup(of: Void.self) { group in
             group.addTask { [self] in
-                for await delivery in queued {
+                for await event in queued {
                     do {
-                        let body = try Deliveries.encoder.encode(delivery)
-                        try await publisher.publish(AMQPMessage(exchange: Deliveries.exchange, routingKey: "", body: Array(body), persistent: false))
+                        try await publisher.publish(AMQPMessage(
+                            exchange: Deliveries.exchange, routingKey: "", body: Array(event.json.serialized().utf8),
+                            headers: [Deliveries.replicaHeader: .string(replicaId)], persistent: false))
                     } catch {
-                        logger.warning("live delivery to other replicas failed: \(error)", metadata: ["chatId": "\(delivery.event.chatId)"])
+                        logger.warning("live delivery to other replicas failed: \(error)", metadata: ["chatId": "\(event.chatId)"])
                     }
                 }
             }
@@ -71,18 +72,6 @@ final class Deliveries: Service, Sendable {
 
     /// Tells the other replicas; a broker outage costs them the live copy, never the message.
     func publish(_ event: RoomEvent) {
-        outgoing.yield(Delivery(replicaId: replicaId, event: event))
+        outgoing.yield(event)
     }
-
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        return encoder
-    }()
-
-    static let decoder: JSONDecoder = {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        return decoder
-    }()
 }

@@ -1,16 +1,39 @@
 import SocketIO
 
 /// What happens in a chat's room, for the sockets in it on every replica.
-enum RoomEvent: Codable, Sendable {
-    /// A new, stored message.
-    case message(MessageView)
+enum RoomEvent: Sendable, Equatable {
+    /// A new, stored message, as the `receiveMessage` argument (`MessageView.json`).
+    case message(chatId: String, payload: JSONValue)
     /// A participant left or was removed (or their account was deleted): their sockets stop hearing the chat.
     case left(chatId: String, userId: String)
 
     var chatId: String {
         switch self {
-        case .message(let message): message.chatId
+        case .message(let chatId, _): chatId
         case .left(let chatId, _): chatId
+        }
+    }
+
+    /// As it crosses to the other replicas: the message's value goes as it is, so they
+    /// parse it with the socket parser (linear) and emit it without decoding a `MessageView`.
+    var json: JSONValue {
+        switch self {
+        case .message(let chatId, let payload): ["type": "message", "chatId": .string(chatId), "payload": payload]
+        case .left(let chatId, let userId): ["type": "left", "chatId": .string(chatId), "userId": .string(userId)]
+        }
+    }
+
+    init?(json: JSONValue) {
+        guard let chatId = json["chatId"]?.stringValue else { return nil }
+        switch json["type"]?.stringValue {
+        case "message":
+            guard let payload = json["payload"], payload.isObject else { return nil }
+            self = .message(chatId: chatId, payload: payload)
+        case "left":
+            guard let userId = json["userId"]?.stringValue else { return nil }
+            self = .left(chatId: chatId, userId: userId)
+        default:
+            return nil
         }
     }
 }
@@ -29,10 +52,11 @@ final class LiveMessages: Sendable {
 
     static func room(_ chatId: String) -> String { "chat:\(chatId)" }
 
-    /// To every socket in the room, on every replica.
-    func announce(_ message: MessageView) {
-        Self.apply(.message(message), on: namespace)
-        deliveries?.publish(.message(message))
+    /// To every socket in the room, on every replica; `payload` is `message.json`, when the caller has it already.
+    func announce(_ message: MessageView, payload: JSONValue? = nil) {
+        let event = RoomEvent.message(chatId: message.chatId, payload: payload ?? message.json)
+        Self.apply(event, on: namespace)
+        deliveries?.publish(event)
     }
 
     /// Someone left or was removed: their sockets, here and on the other replicas, stop hearing the chat.
@@ -44,9 +68,8 @@ final class LiveMessages: Sendable {
     /// Applies an event to this replica's sockets (also events from other replicas).
     static func apply(_ event: RoomEvent, on namespace: Namespace) {
         switch event {
-        case .message(let message):
-            guard let payload = try? JSONValue(encoding: message) else { return }
-            namespace.emit(to: room(message.chatId), "receiveMessage", [payload])
+        case .message(let chatId, let payload):
+            namespace.emit(to: room(chatId), "receiveMessage", [payload])
         case .left(let chatId, let userId):
             let room = room(chatId)
             for socket in namespace.sockets(in: room) where socket[data: "userId"] == userId { socket.leave(room) }
