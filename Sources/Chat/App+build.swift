@@ -15,7 +15,7 @@ public func buildChatApplication(_ config: ChatConfiguration, logger: Logger, ro
     let (mongo, database, redis) = (clients.mongo, clients.database, clients.redis)
 
     let store = MongoChatStore(database: database, logger: logger)
-    let membership = Membership(store: store, cache: JSONCache(redis: redis, prefix: "chat:v1:member", ttlSeconds: config.permissionCacheSeconds, logger: logger))
+    let membership = Membership(store: store, cache: FlagCache(redis: redis, prefix: "chat:v2:member", ttlSeconds: config.permissionCacheSeconds, logger: logger))
 
     let sockets = SocketServer(connectTimeout: .milliseconds(config.connectTimeoutMilliseconds), logger: logger)
     let namespace = sockets.of("/")

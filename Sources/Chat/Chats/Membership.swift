@@ -5,13 +5,13 @@ import ServiceKit
 /// whenever the chat's membership changes. Without Redis every check reads MongoDB.
 struct Membership: Sendable {
     let store: any ChatStore
-    let cache: JSONCache<Bool>
+    let cache: FlagCache
 
     func isParticipant(_ userId: String, of chatId: String) async throws -> Bool {
         guard let id = ObjectId(chatId) else { return false }
         return try await cache.value(for: "\(chatId):\(userId)") {
             try await store.chat(id: id).map { $0.participants.contains(userId) } ?? false
-        } ?? false
+        }
     }
 
     func changed(chatId: String, users: [String]) async {
