@@ -152,7 +152,7 @@ let package = Package(
         .target(
             name: "Chat",
             dependencies: [
-                "ServiceKit", "Events", "Mongo", "Redis", "AMQP", "BSON", "SocketIO",
+                "ServiceKit", "Events", "Mongo", "Redis", "AMQP", "BSON", "SocketIO", "EdgeContract",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -79,13 +79,15 @@ public enum LogTime {
         append(seconds: Int64(spec.tv_sec), milliseconds: Int(spec.tv_nsec / 1_000_000), to: &out)
     }
 
-    public static func format(seconds: Int64, milliseconds: Int) -> String {
+    /// Without milliseconds when `milliseconds` is nil (`2026-12-02T15:04:05Z`, what
+    /// JSONEncoder's `.iso8601` writes).
+    public static func format(seconds: Int64, milliseconds: Int?) -> String {
         var out: [UInt8] = []
         append(seconds: seconds, milliseconds: milliseconds, to: &out)
         return String(decoding: out, as: UTF8.self)
     }
 
-    public static func append(seconds: Int64, milliseconds: Int, to out: inout [UInt8]) {
+    public static func append(seconds: Int64, milliseconds: Int?, to out: inout [UInt8]) {
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = Int(seconds - days * 86_400)
         // Civil date from days since 1970-01-01 (Howard Hinnant's days_from_civil, inverted).
@@ -111,6 +113,7 @@ public enum LogTime {
         digits(year, 4); out.append(UInt8(ascii: "-")); digits(month, 2); out.append(UInt8(ascii: "-")); digits(day, 2)
         out.append(UInt8(ascii: "T"))
         digits(secondOfDay / 3600, 2); out.append(UInt8(ascii: ":")); digits(secondOfDay / 60 % 60, 2); out.append(UInt8(ascii: ":")); digits(secondOfDay % 60, 2)
-        out.append(UInt8(ascii: ".")); digits(milliseconds, 3); out.append(UInt8(ascii: "Z"))
+        if let milliseconds { out.append(UInt8(ascii: ".")); digits(milliseconds, 3) }
+        out.append(UInt8(ascii: "Z"))
     }
 }

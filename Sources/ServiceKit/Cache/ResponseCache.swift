@@ -3,29 +3,21 @@ import Hummingbird
 import Logging
 import Redis
 
-/// Whole JSON answers of read routes, cached in Redis for `ttlSeconds` under
-/// `<prefix>:<key>` as the bytes the client receives.
+/// Whole JSON answers of read routes, cached in Redis as the bytes the client receives.
 ///
 /// A hit is one Redis read and a copy: nothing is decoded and encoded again (a cached read
 /// that went through a value spent most of its CPU in Foundation's JSON coders). A hit and
-/// a miss answer the same bytes. Like `JSONCache`, Redis is an accelerator, never a
-/// dependency: a failed read is a miss, a failed write is skipped, both logged (at most
-/// every 10 s).
+/// a miss answer the same bytes. With Redis down every read goes to the database
+/// (`CacheEntries`).
 public struct ResponseCache: Sendable {
-    let redis: RedisClient
-    let prefix: String
-    let ttlSeconds: Int
-    let warn: ThrottledWarning
+    let entries: CacheEntries
 
     public init(redis: RedisClient, prefix: String, ttlSeconds: Int, logger: Logger) {
-        self.redis = redis
-        self.prefix = prefix
-        self.ttlSeconds = ttlSeconds
-        warn = ThrottledWarning(logger: logger)
+        entries = CacheEntries(redis: redis, prefix: prefix, ttlSeconds: ttlSeconds, logger: logger)
     }
 
     /// The Redis key of an entry (what a `PrefetchedRead` of it names).
-    public func fullKey(_ key: String) -> String { "\(prefix):\(key)" }
+    public func fullKey(_ key: String) -> String { entries.fullKey(key) }
 
     /// The cached answer, else `load()`'s encoded and cached; nil (not cached) when
     /// `load()` finds nothing. An entry `prefetched` with the caller's token check is not read again.
@@ -39,36 +31,19 @@ public struct ResponseCache: Sendable {
     /// The cached answer; nil on a miss or when Redis cannot be read.
     public func cached(_ key: String, prefetched: PrefetchedRead? = nil) async -> CachedResponse? {
         let fullKey = fullKey(key)
-        if let prefetched, prefetched.key == fullKey { return prefetched.value.map { CachedResponse(body: ByteBuffer(bytes: $0)) } }
-        do {
-            return try await redis.get(fullKey).map { CachedResponse(body: ByteBuffer(bytes: $0)) }
-        } catch {
-            warn("cache read failed (\(prefix)), reading the database: \(error)")
-            return nil
-        }
+        let bytes = if let prefetched, prefetched.key == fullKey { prefetched.value } else { await entries.read(fullKey) }
+        return bytes.map { CachedResponse(body: ByteBuffer(bytes: $0)) }
     }
 
     /// `value` encoded as the answer, cached if Redis takes it.
     public func store(_ key: String, _ value: some Encodable & Sendable) async throws -> CachedResponse {
         let bytes = try JSONEncoder.response.encode(value)
-        do {
-            _ = try await redis.set(fullKey(key), Array(bytes), expireSeconds: ttlSeconds)
-        } catch {
-            warn("cache write failed (\(prefix)): \(error)")
-        }
+        await entries.write(fullKey(key), Array(bytes))
         return CachedResponse(body: ByteBuffer(bytes: bytes))
     }
 
-    /// Drops entries after a write. If Redis is unreachable the entries cannot be
-    /// dropped; they expire within `ttlSeconds`.
-    public func invalidate(_ keys: [String]) async {
-        guard !keys.isEmpty else { return }
-        do {
-            _ = try await redis.del(keys.map(fullKey))
-        } catch {
-            warn("cache invalidation failed (\(prefix)): \(error)")
-        }
-    }
+    /// Drops entries after a write (see `CacheEntries.invalidate`).
+    public func invalidate(_ keys: [String]) async { await entries.invalidate(keys) }
 }
 
 /// A JSON answer's body as cached: sent as it is.
