@@ -9,8 +9,8 @@ import SocketIO
 /// per replica that goes when the replica does, consumed in order so a removal comes
 /// before the messages sent after it. Delivery is live-only (a socket that is not
 /// connected reads history over REST), so the messages are not persistent and a replica
-/// skips its own by their `replica` header, unread. A `Service`: it connects and sends from `run()` on, and stops with the
-/// service group.
+/// skips its own by their `replica` header, unread. A `Service`: it connects and sends
+/// from `run()` on, and stops with the service group.
 final class Deliveries: Service, Sendable {
     static let exchange = "switchboard.chat.deliveries"
     let replicaId = UUID().uuidString
