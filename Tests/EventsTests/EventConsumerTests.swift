@@ -49,6 +49,8 @@ private struct Flaky: Error {}
         let bed = try EventTestBed()
         let counters = bed.database.collection("counters", of: Counter.self)
         let attempts = Mutex(0)
+        // What each afterCommit action saw outside the transaction: the committed count.
+        let seenAfterCommit = Mutex<[Int?]>([])
         let events = EventConsumer(service: bed.service, mongo: bed.mongo, database: bed.database.name, amqp: bed.amqp,
                                    retry: RetryPolicy(maxAttempts: 4, firstDelay: .milliseconds(10)))
         let userId = TestServers.uniqueName("gone")
@@ -56,6 +58,10 @@ private struct Flaky: Error {}
             guard envelope.data.userId == userId else { return }
             // Writes, then fails: the failed attempts' writes must roll back.
             _ = try await counters.updateOne(.eq("_id", envelope.data.userId), .inc("n", 1), upsert: true, session: context.session)
+            context.afterCommit {
+                let n = try? await counters.findOne(.eq("_id", userId))?.n
+                seenAfterCommit.withLock { $0.append(n) }
+            }
             if attempts.withLock({ $0 += 1; return $0 }) < 3 { throw Flaky() }
         }
         try await events.start()
@@ -69,6 +75,8 @@ private struct Flaky: Error {}
         }
         #expect(attempts.withLock { $0 } == 3)
         #expect(applied == 1, "only the successful attempt's write committed")
+        for _ in 0..<40 where seenAfterCommit.withLock({ $0.isEmpty }) { try await Task.sleep(for: .milliseconds(25)) }
+        #expect(seenAfterCommit.withLock { $0 } == [1], "afterCommit ran once, for the attempt that committed, and saw its write")
         #expect(try await AMQPAdmin(config: bed.amqp).messageCount(bed.deadQueue(UserDeleted.self)) == 0)
 
         await events.close()

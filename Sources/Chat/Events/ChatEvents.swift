@@ -16,9 +16,11 @@ enum ChatEvents {
         consumer.on(UserDeleted.self) { event, context in
             let userId = event.data.userId
             let chats = try await store.forget(userId: userId, session: context.session)
-            for chatId in chats {
-                await membership.changed(chatId: chatId, users: [userId])
-                live.evict(userId, from: chatId)
+            context.afterCommit {
+                for chatId in chats {
+                    await membership.changed(chatId: chatId, users: [userId])
+                    live.evict(userId, from: chatId)
+                }
             }
             context.logger.info("user left every chat", metadata: ["userId": "\(userId)", "chats": "\(chats.count)"])
         }

@@ -6,12 +6,31 @@ import ServiceLifecycle
 import Synchronization
 
 /// What a handler gets besides the event: the transaction to write in (so its writes
-/// and the "applied" marker commit together) and a logger carrying the event's
-/// id and correlation id.
+/// and the "applied" marker commit together), a logger carrying the event's id and
+/// correlation id, and `afterCommit` for what must wait for the commit.
 public struct EventContext: Sendable {
     public let session: MongoSession
     public let logger: Logger
     public let attempt: Int
+    let committed: AfterCommit
+
+    /// Runs `action` once the transaction has committed (never if it rolls back): cache
+    /// invalidations go here — dropped before the commit, an entry could be filled again
+    /// from the data the commit is about to replace, and stay stale for its whole lifetime.
+    public func afterCommit(_ action: @escaping @Sendable () async -> Void) {
+        committed.add(action)
+    }
+}
+
+/// The actions an attempt's handler left for after its commit.
+final class AfterCommit: Sendable {
+    private let actions = Mutex<[@Sendable () async -> Void]>([])
+
+    func add(_ action: @escaping @Sendable () async -> Void) { actions.withLock { $0.append(action) } }
+
+    func run() async {
+        for action in actions.withLock({ $0 }) { await action() }
+    }
 }
 
 /// How often a failing handler is tried before its event is dead-lettered.
@@ -147,10 +166,12 @@ public final class EventConsumer: Service, Sendable {
         var lastError = ""
         for attempt in 1...retry.maxAttempts {
             do {
+                let committed = AfterCommit()
                 try await mongo.withTransaction { session in
                     try await processed.claim(queue: queue, eventId: envelope.id, session: session)
-                    try await handler(envelope, EventContext(session: session, logger: log, attempt: attempt))
+                    try await handler(envelope, EventContext(session: session, logger: log, attempt: attempt, committed: committed))
                 }
+                await committed.run()
                 log.debug("event applied", metadata: ["attempt": "\(attempt)"])
                 return .ack
             } catch {

@@ -18,7 +18,7 @@ enum ProfileEvents {
                 // Not part of the transaction: if it rolls back, the retry removes the file again (a no-op).
                 try await pictures.remove(picture)
             }
-            await cache.invalidate([userId])
+            context.afterCommit { await cache.invalidate([userId]) }
             context.logger.info("profile removed", metadata: ["userId": "\(userId)"])
         }
     }

@@ -17,7 +17,7 @@ enum RequestEvents {
             let userId = event.data.userId
             try await directory.remove(userId: userId, session: context.session)
             let removed = try await invites.removeAll(involving: userId, session: context.session)
-            await lists.invalidate(for: [userId] + removed.flatMap { [$0.fromUserId, $0.toUserId] })
+            context.afterCommit { await lists.invalidate(for: [userId] + removed.flatMap { [$0.fromUserId, $0.toUserId] }) }
             context.logger.info("user forgotten", metadata: ["userId": "\(userId)", "invitesRemoved": "\(removed.count)"])
         }
     }
