@@ -185,7 +185,8 @@ import Testing
             try await stack.profile.execute(uri: "/list?search=.*", method: .get, headers: me.bearer) { response in
                 #expect((jsonObject(response)["data"] as? [Any])?.isEmpty == true)
             }
-            for bad in ["/list?page=0", "/list?limit=500", "/list?limit=x", "/list?search=" + String(repeating: "a", count: 51)] {
+            for bad in ["/list?page=0", "/list?limit=500", "/list?limit=x", "/list?search=" + String(repeating: "a", count: 51),
+                        "/list?search=" + String(repeating: "e%CC%81", count: 26), "/list?search=%20" + String(repeating: "a", count: 50)] {
                 try await stack.profile.execute(uri: bad, method: .get, headers: me.bearer) { #expect($0.status == .badRequest, "\(bad)") }
             }
         }

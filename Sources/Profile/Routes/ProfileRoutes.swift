@@ -107,8 +107,11 @@ struct ProfileRoutes: Sendable {
         let query = request.uri.queryParameters
         let page = try request.queryInteger("page", default: 1, in: 1...10_000)
         let limit = try request.queryInteger("limit", default: 20, in: 1...50)
-        let search = query["search"].map { String($0).trimmingCharacters(in: .whitespaces) }
-        guard (search?.count ?? 0) <= 50 else { throw APIError.badRequest("search must be at most 50 characters", code: "invalid_search") }
+        let raw = query["search"].map(String.init)
+        // Code points of the value sent, as the OpenAPI document's maxLength counts (a letter
+        // with combining marks is one Character and many code points).
+        guard (raw?.unicodeScalars.count ?? 0) <= 50 else { throw APIError.badRequest("search must be at most 50 characters", code: "invalid_search") }
+        let search = raw.map { $0.trimmingCharacters(in: .whitespaces) }
         let (found, total) = try await profiles.list(search: search, excluding: identity.userId, skip: (page - 1) * limit, limit: limit)
         return ProfileListResponse(
             message: "Profiles fetched successfully", data: found.map(ProfileView.init), page: page, limit: limit, total: total,
