@@ -1,5 +1,6 @@
 import HummingbirdCore
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 
 /// A server child channel whose connections drain within `grace` when the server shuts
@@ -36,12 +37,16 @@ public struct DrainingChildChannel<Base: ServerChildChannel>: ServerChildChannel
     /// that never returns must not hold the server's shutdown once its connection is gone.
     public func handle(value: Value, logger: Logger) async {
         let handling = Task { await base.handle(value: value.base, logger: logger) }
-        value.cut.whenSuccess { cut in if cut { handling.cancel() } }
+        // The cut may come long after the handling ended (a WebSocket served on the event
+        // loop returns at once): the callback must not keep the finished task alive till then.
+        let running = NIOLockedValueBox<Task<Void, Never>?>(handling)
+        value.cut.whenSuccess { cut in if cut { running.withLockedValue { $0 }?.cancel() } }
         await withTaskCancellationHandler {
             await handling.value
         } onCancel: {
             handling.cancel()
         }
+        running.withLockedValue { $0 = nil }
     }
 }
 

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import NIOPosix
 
 /// HTTP long-polling: GET takes what is queued (waiting for it), POST delivers packets.
 extension EngineServer {
@@ -28,12 +29,13 @@ extension EngineServer {
         // A WebSocket handshake that did not upgrade (or a sid already upgraded) ends here.
         guard query.transport == "polling" else { return Self.errorResponse(.badRequest) }
         guard let sid = query.sid else {
-            let session = openSession(handshake: EngineHandshake(headers: request.headers, query: query.all), transport: .polling)
+            let session = openSession(handshake: EngineHandshake(headers: request.headers, query: query.all), transport: .polling,
+                                      eventLoop: MultiThreadedEventLoopGroup.singleton.any())
             let open = EnginePacket.open(configuration.handshake(sid: session.id, canUpgrade: true))
             await handler.engineOpened(session)
             return Self.payloadResponse([open])
         }
-        guard let session = session(sid), session.transport == .polling else { return Self.errorResponse(.unknownSession) }
+        guard let session = session(sid), session.isPolling else { return Self.errorResponse(.unknownSession) }
         if session.upgrade == .probing { return await pollDuringUpgrade(session) }
         switch await closingOnShutdown(session, { await session.take() }) {
         case .packets(let packets): return Self.payloadResponse(packets)
@@ -58,7 +60,7 @@ extension EngineServer {
         do { query = try Self.parseQuery(Self.queryItems(request.uri)) } catch { return Self.errorResponse(error) }
         guard query.transport == "polling" else { return Self.errorResponse(.badRequest) }
         guard let sid = query.sid else { return Self.errorResponse(.badMethod) }
-        guard let session = session(sid), session.transport == .polling else { return Self.errorResponse(.unknownSession) }
+        guard let session = session(sid), session.isPolling else { return Self.errorResponse(.unknownSession) }
         let body: ByteBuffer
         do {
             var request = request

@@ -2,7 +2,6 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdCore
-import HummingbirdWebSocket
 import Logging
 import ServiceLifecycle
 import NIOCore
@@ -26,8 +25,9 @@ public final class EngineServer: Service, Sendable {
 
     func session(_ id: String) -> EngineSession? { sessions.withLock { $0[id] } }
 
-    func openSession(handshake: EngineHandshake, transport: EngineSession.Transport) -> EngineSession {
-        let session = EngineSession(id: Self.newId(), handshake: handshake, transport: transport, configuration: configuration) { [self] session, reason in
+    func openSession(handshake: EngineHandshake, transport: EngineSession.Transport, eventLoop: any EventLoop) -> EngineSession {
+        let session = EngineSession(id: Self.newId(), handshake: handshake, transport: transport, configuration: configuration,
+                                    eventLoop: eventLoop) { [self] session, reason in
             sessions.withLock { _ = $0.removeValue(forKey: session.id) }
             Task { await handler.engineClosed(session, reason: reason) }
         }
@@ -49,8 +49,7 @@ public final class EngineServer: Service, Sendable {
 
     /// Runs `body` (a long-poll waiting for packets); a graceful shutdown of the server
     /// meanwhile ends the session, so the poll is answered at once instead of holding the
-    /// shutdown until the next ping. (WebSockets close themselves: HummingbirdWebSocket
-    /// sends a close frame on graceful shutdown.)
+    /// shutdown until the next ping. (WebSockets are closed by `closeAll`.)
     func closingOnShutdown<T: Sendable>(_ session: EngineSession, _ body: () async -> T) async -> T {
         await withGracefulShutdownHandler {
             await body()

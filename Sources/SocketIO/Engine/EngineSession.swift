@@ -1,30 +1,46 @@
 import Foundation
+import NIOCore
 import Synchronization
+
+/// Where a WebSocket session's packets go: the connection's handler, asked to flush the
+/// session's queue on its event loop (it takes everything queued by then, in one write).
+protocol EngineSocketLink: Sendable {
+    func flushRequested()
+}
 
 /// One Engine.IO connection, whichever transport carries it. Packets for the client wait
 /// in a queue until the transport takes them: the pending long-poll, or the WebSocket's
-/// writer. Thread-safe; every state change happens under one lock.
+/// handler. Thread-safe; every state change happens under one lock. Timers (heartbeat,
+/// deadlines) run on `eventLoop` as scheduled tasks: an idle session holds no task.
 public final class EngineSession: Sendable {
     public let id: String
     public let handshake: EngineHandshake
     let configuration: EngineConfiguration
+    let eventLoop: any EventLoop
     private let state: Mutex<State>
     /// Called once, when the session ends (the server forgets it and tells its handler).
     private let onClose: @Sendable (EngineSession, EngineCloseReason) -> Void
 
-    enum Transport: Sendable { case polling, websocket }
+    enum Transport: Sendable {
+        case polling
+        case websocket(any EngineSocketLink)
+    }
     enum Upgrade: Sendable { case none, claimed, probing, done }
 
     struct State {
-        var transport: Transport
+        /// The WebSocket carrying the session; nil while it is long-polling.
+        var socket: (any EngineSocketLink)?
         var upgrade = Upgrade.none
         var queue: [EnginePacket] = []
+        /// A long-poll waiting for packets.
         var waiter: CheckedContinuation<Take, Never>?
+        /// The WebSocket has been asked to flush and has not taken the queue yet.
+        var flushRequested = false
         var closed = false
-        var heartbeat: Task<Void, Never>?
-        var pongWaiter: CheckedContinuation<Bool, Never>?
-        /// Packets queued for a WebSocket writer and not yet written.
-        var unwritten = 0
+        var closeReason: EngineCloseReason?
+        /// The next ping, or the deadline of the pong awaited.
+        var heartbeat: Scheduled<Void>?
+        var awaitingPong = false
         var writtenWaiters: [CheckedContinuation<Void, Never>] = []
     }
 
@@ -38,17 +54,20 @@ public final class EngineSession: Sendable {
         case upgrading
     }
 
-    init(id: String, handshake: EngineHandshake, transport: Transport, configuration: EngineConfiguration,
+    init(id: String, handshake: EngineHandshake, transport: Transport, configuration: EngineConfiguration, eventLoop: any EventLoop,
          onClose: @escaping @Sendable (EngineSession, EngineCloseReason) -> Void) {
         self.id = id
         self.handshake = handshake
         self.configuration = configuration
+        self.eventLoop = eventLoop
         self.onClose = onClose
-        state = Mutex(State(transport: transport))
+        var initial = State()
+        if case .websocket(let link) = transport { initial.socket = link }
+        state = Mutex(initial)
     }
 
     public var isClosed: Bool { state.withLock { $0.closed } }
-    var transport: Transport { state.withLock { $0.transport } }
+    var isPolling: Bool { state.withLock { $0.socket == nil } }
     var upgrade: Upgrade { state.withLock { $0.upgrade } }
 
     // MARK: sending
@@ -60,21 +79,27 @@ public final class EngineSession: Sendable {
     }
 
     func enqueue(_ packets: [EnginePacket]) {
-        state.withLock { s in
-            guard !s.closed else { return }
+        let link: (any EngineSocketLink)? = state.withLock { s in
+            guard !s.closed else { return nil }
             s.queue.append(contentsOf: packets)
-            if s.transport == .websocket { s.unwritten += packets.count }
+            if let socket = s.socket {
+                guard !s.flushRequested else { return nil }
+                s.flushRequested = true
+                return socket
+            }
             if let waiter = s.waiter {
                 s.waiter = nil
                 let batch = s.queue
                 s.queue = []
                 waiter.resume(returning: .packets(batch))
             }
+            return nil
         }
+        link?.flushRequested()
     }
 
     /// The queued packets, waiting for some if there are none; `.closed` once the session
-    /// is over and its queue is empty.
+    /// is over and its queue is empty. (Long-polling.)
     func take() async -> Take {
         await withCheckedContinuation { continuation in
             state.withLock { s in
@@ -93,15 +118,18 @@ public final class EngineSession: Sendable {
         }
     }
 
-    /// The WebSocket writer wrote `count` packets.
-    func wrote(_ count: Int) {
-        let waiters: [CheckedContinuation<Void, Never>] = state.withLock { s in
-            s.unwritten = max(0, s.unwritten - count)
-            guard s.unwritten == 0 else { return [] }
-            defer { s.writtenWaiters = [] }
-            return s.writtenWaiters
+    /// What the WebSocket writes on a flush: everything queued, whether the session is over
+    /// (a close frame follows, and the link is dropped), and who waits for these writes.
+    func takeForSocket() -> (packets: [EnginePacket], closed: Bool, waiters: [CheckedContinuation<Void, Never>]) {
+        state.withLock { s in
+            s.flushRequested = false
+            defer {
+                s.queue = []
+                s.writtenWaiters = []
+                if s.closed { s.socket = nil }
+            }
+            return (s.queue, s.closed, s.writtenWaiters)
         }
-        for waiter in waiters { waiter.resume() }
     }
 
     /// Returns once a WebSocket has written everything queued so far, and a moment more so
@@ -110,20 +138,22 @@ public final class EngineSession: Sendable {
     /// first events: the reference server's writes arrive apart, and clients written
     /// against it (the official test suite among them) read the two one event-loop turn apart.
     func written() async {
-        guard transport == .websocket else { return }
-        await allWritten()
-        try? await Task.sleep(for: .milliseconds(2))
-    }
-
-    private func allWritten() async {
+        guard !isPolling else { return }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let now: Bool = state.withLock { s in
-                guard s.transport == .websocket, !s.closed, s.unwritten > 0 else { return true }
+                guard s.socket != nil, !s.closed, !s.queue.isEmpty else { return true }
                 s.writtenWaiters.append(continuation)
                 return false
             }
             if now { continuation.resume() }
         }
+        try? await Task.sleep(for: .milliseconds(2))
+    }
+
+    /// Runs `body` on the session's event loop after `delay` (cancel the result to drop it).
+    @discardableResult
+    func schedule(after delay: Duration, _ body: @escaping @Sendable () -> Void) -> Scheduled<Void> {
+        eventLoop.scheduleTask(in: TimeAmount(delay), body)
     }
 
     // MARK: upgrade
@@ -131,7 +161,7 @@ public final class EngineSession: Sendable {
     /// A WebSocket asked to take the session over; only the first may (until it gives up).
     func claimUpgrade() -> Bool {
         state.withLock { s in
-            guard !s.closed, s.transport == .polling, s.upgrade == .none else { return false }
+            guard !s.closed, s.socket == nil, s.upgrade == .none else { return false }
             s.upgrade = .claimed
             return true
         }
@@ -163,13 +193,13 @@ public final class EngineSession: Sendable {
         return state.withLock { $0.upgrade == .done }
     }
 
-    /// The client sent `5`: from now on the WebSocket carries everything.
-    func completeUpgrade() -> Bool {
+    /// The client sent `5`: from now on the WebSocket carries everything (what is queued
+    /// goes with its first flush, which the caller does).
+    func completeUpgrade(to link: any EngineSocketLink) -> Bool {
         state.withLock { s in
             guard !s.closed, s.upgrade == .probing else { return false }
             s.upgrade = .done
-            s.transport = .websocket
-            s.unwritten = s.queue.count
+            s.socket = link
             if let waiter = s.waiter {
                 s.waiter = nil
                 waiter.resume(returning: .upgrading)
@@ -189,61 +219,56 @@ public final class EngineSession: Sendable {
 
     /// Pings every `pingInterval` after the last pong; no pong within `pingTimeout` ends the session.
     func startHeartbeat() {
-        let interval = configuration.pingInterval
-        let timeout = configuration.pingTimeout
-        let task = Task { [weak self] in
-            while !Task.isCancelled {
-                try? await Task.sleep(for: interval)
-                guard let self, !Task.isCancelled, !self.isClosed else { return }
-                guard await self.ping(answeredWithin: timeout) else {
-                    self.close(.pingTimeout)
-                    return
-                }
-            }
-        }
-        state.withLock { $0.heartbeat = task }
+        scheduleHeartbeat(after: configuration.pingInterval) { $0.ping() }
     }
 
-    /// Sends a ping; true when the client answers in time. The answer is awaited before
-    /// the ping is queued, so even an instant pong is seen.
-    private func ping(answeredWithin timeout: Duration) async -> Bool {
-        let timer = Task { [weak self] in
-            try? await Task.sleep(for: timeout)
-            self?.resolvePong(false)
+    private func scheduleHeartbeat(after delay: Duration, _ body: @escaping @Sendable (EngineSession) -> Void) {
+        let next = schedule(after: delay) { [weak self] in if let self { body(self) } }
+        let keep = state.withLock { s in
+            guard !s.closed else { return false }
+            s.heartbeat?.cancel()
+            s.heartbeat = next
+            return true
         }
-        defer { timer.cancel() }
-        return await withCheckedContinuation { continuation in
-            let closed = state.withLock { s in
-                if s.closed { return true }
-                s.pongWaiter = continuation
-                return false
-            }
-            if closed { continuation.resume(returning: false) } else { enqueue([.ping("")]) }
-        }
+        if !keep { next.cancel() }
     }
 
-    private func resolvePong(_ answered: Bool) {
-        state.withLock { s in
-            s.pongWaiter?.resume(returning: answered)
-            s.pongWaiter = nil
+    /// Sends a ping; the pong is awaited before the ping is queued, so even an instant one is seen.
+    private func ping() {
+        let open = state.withLock { s in
+            guard !s.closed else { return false }
+            s.awaitingPong = true
+            return true
         }
+        guard open else { return }
+        scheduleHeartbeat(after: configuration.pingTimeout) { $0.pongMissed() }
+        enqueue([.ping("")])
     }
 
-    func pongReceived() { resolvePong(true) }
+    private func pongMissed() {
+        if state.withLock({ $0.awaitingPong }) { close(.pingTimeout) }
+    }
+
+    func pongReceived() {
+        let awaited = state.withLock { s in
+            defer { s.awaitingPong = false }
+            return s.awaitingPong
+        }
+        if awaited { startHeartbeat() }
+    }
 
     // MARK: closing
 
     /// Ends the session. A waiting long-poll is answered with `final` (`1` tells the client
-    /// it is closed; `6` when the client asked for it); a WebSocket writer sends what is
-    /// still queued, then closes.
+    /// it is closed; `6` when the client asked for it); a WebSocket sends what is still
+    /// queued, then a close frame.
     public func close(_ reason: EngineCloseReason = .serverClose, final: [EnginePacket] = [.close]) {
-        let ended: Bool = state.withLock { s in
-            guard !s.closed else { return false }
+        let (ended, link): (Bool, (any EngineSocketLink)?) = state.withLock { s in
+            guard !s.closed else { return (false, nil) }
             s.closed = true
+            s.closeReason = reason
             s.heartbeat?.cancel()
             s.heartbeat = nil
-            s.pongWaiter?.resume(returning: false)
-            s.pongWaiter = nil
             for waiter in s.writtenWaiters { waiter.resume() }
             s.writtenWaiters = []
             if let waiter = s.waiter {
@@ -252,8 +277,14 @@ public final class EngineSession: Sendable {
                 s.queue = []
                 waiter.resume(returning: .packets(packets))
             }
-            return true
+            guard let socket = s.socket, !s.flushRequested else { return (true, nil) }
+            s.flushRequested = true
+            return (true, socket)
         }
+        link?.flushRequested()
         if ended { onClose(self, reason) }
     }
+
+    /// Why the session ended (nil while open): a WebSocket closes with 1001 at shutdown.
+    var closeReason: EngineCloseReason? { state.withLock { $0.closeReason } }
 }

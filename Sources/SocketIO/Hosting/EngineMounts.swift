@@ -2,7 +2,6 @@ import ConnectionDrain
 import HTTPTypes
 import Hummingbird
 import HummingbirdCore
-import HummingbirdWebSocket
 import Logging
 
 /// Engine.IO servers mounted at paths of one Hummingbird application: long-polling as
@@ -23,16 +22,13 @@ public struct EngineMounts: Sendable {
     /// within `grace` (sessions are closed, 1001 over WebSocket, by the engine itself).
     public func serverBuilder(maxPayload: Int, grace: Duration) -> HTTPServerBuilder {
         let mounts = self.mounts
-        let configuration = HTTP1WebSocketUpgradeChannel.Configuration(
-            http1: .announcingClose(), ws: .init(maxFrameSize: maxPayload, autoPing: .disabled, closeTimeout: .seconds(5)))
         return HTTPServerBuilder { responder in
             DrainingChildChannel(
-                HTTP1WebSocketUpgradeChannel(responder: responder, configuration: configuration) { request, _, _ in
+                EngineHTTPChannel(responder: responder, http1: .announcingClose(), maxFrameSize: maxPayload) { request in
                     let path = (request.path ?? "").split(separator: "?", maxSplits: 1).first.map(String.init) ?? ""
-                    guard let mount = mounts.first(where: { Self.matches(path, $0.path) }), let handler = mount.engine.webSocketHandler(for: request) else {
-                        return .dontUpgrade
-                    }
-                    return .upgrade([:], handler)
+                    guard let mount = mounts.first(where: { Self.matches(path, $0.path) }),
+                          let plan = mount.engine.webSocketPlan(for: request) else { return nil }
+                    return (mount.engine, plan)
                 },
                 grace: grace)
         }

@@ -33,10 +33,9 @@ public final class SocketServer: EngineHandler {
     public func engineOpened(_ session: EngineSession) async {
         let connection = Connection(session: session)
         connections.withLock { $0[session.id] = connection }
-        let timeout = connectTimeout
-        // A client that never joins a namespace is dropped.
-        Task { [weak connection] in
-            try? await Task.sleep(for: timeout)
+        // A client that never joins a namespace is dropped (a timer of the session's loop,
+        // not a task per connection).
+        session.schedule(after: connectTimeout) { [weak connection] in
             guard let connection, !connection.hasConnected else { return }
             connection.session.close(.serverClose)
         }

@@ -1,0 +1,84 @@
+import NIOCore
+import Synchronization
+
+/// A WebSocket session's packets on their way to the engine: handed over one at a time,
+/// in arrival order, by a task that runs only while some wait — an idle socket holds no
+/// task. Past `limit` waiting, the connection stops reading until they are half done.
+final class EngineInbox: Sendable {
+    enum Item: Sendable {
+        /// The session is new: the handler hears of it before its first packet.
+        case opened
+        case packet(EnginePacket)
+    }
+
+    private let engine: EngineServer
+    private let session: EngineSession
+    private let limit: Int
+    /// Called (off the event loop) when reading may go on after a pause.
+    private let resumeReading: @Sendable () -> Void
+    private let state = Mutex<State>(State())
+
+    private struct State {
+        /// Rarely more than one: an array allocates nothing while empty.
+        var items: [Item] = []
+        var running = false
+        var paused = false
+    }
+
+    init(engine: EngineServer, session: EngineSession, limit: Int = 64, resumeReading: @escaping @Sendable () -> Void) {
+        self.engine = engine
+        self.session = session
+        self.limit = limit
+        self.resumeReading = resumeReading
+    }
+
+    /// Queues `item`; true when the connection should stop reading for now.
+    func push(_ item: Item) -> Bool {
+        let (start, pause) = state.withLock { s in
+            s.items.append(item)
+            let pause = !s.paused && s.items.count >= limit
+            if pause { s.paused = true }
+            defer { s.running = true }
+            return (!s.running, pause)
+        }
+        if start { Task { await self.drain() } }
+        return pause
+    }
+
+    private func drain() async {
+        while let item = next() {
+            switch item {
+            case .opened:
+                await engine.handler.engineOpened(session)
+            case .packet(let packet):
+                guard await engine.receive(packet, on: session), !session.isClosed else {
+                    stop()
+                    return
+                }
+            }
+        }
+    }
+
+    private func next() -> Item? {
+        let (item, resume): (Item?, Bool) = state.withLock { s in
+            guard !s.items.isEmpty else {
+                s.running = false
+                return (nil, false)
+            }
+            let item = s.items.removeFirst()
+            guard s.paused, s.items.count <= limit / 2 else { return (item, false) }
+            s.paused = false
+            return (item, true)
+        }
+        if resume { resumeReading() }
+        return item
+    }
+
+    /// The session is over: what is left is dropped.
+    private func stop() {
+        state.withLock { s in
+            s.items.removeAll()
+            s.running = false
+        }
+    }
+}
