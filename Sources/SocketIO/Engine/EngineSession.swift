@@ -31,7 +31,7 @@ public final class EngineSession: Sendable {
         /// The WebSocket carrying the session; nil while it is long-polling.
         var socket: (any EngineSocketLink)?
         var upgrade = Upgrade.none
-        var queue: [EnginePacket] = []
+        var queue: [OutgoingPacket] = []
         /// A long-poll waiting for packets.
         var waiter: CheckedContinuation<Take, Never>?
         /// The WebSocket has been asked to flush and has not taken the queue yet.
@@ -75,10 +75,15 @@ public final class EngineSession: Sendable {
     /// Queues messages for the client, together: a Socket.IO packet and its binary
     /// attachments never interleave with another's.
     public func send(_ messages: [EngineMessage]) {
-        enqueue(messages.map { .message($0) })
+        enqueue(messages.map { OutgoingPacket(.message($0)) })
     }
 
-    func enqueue(_ packets: [EnginePacket]) {
+    /// Queues messages framed once for all their recipients.
+    public func send(_ broadcast: EngineBroadcast) {
+        enqueue(broadcast.packets)
+    }
+
+    func enqueue(_ packets: [OutgoingPacket]) {
         let link: (any EngineSocketLink)? = state.withLock { s in
             guard !s.closed else { return nil }
             s.queue.append(contentsOf: packets)
@@ -89,7 +94,7 @@ public final class EngineSession: Sendable {
             }
             if let waiter = s.waiter {
                 s.waiter = nil
-                let batch = s.queue
+                let batch = s.queue.map(\.packet)
                 s.queue = []
                 waiter.resume(returning: .packets(batch))
             }
@@ -104,7 +109,7 @@ public final class EngineSession: Sendable {
         await withCheckedContinuation { continuation in
             state.withLock { s in
                 if !s.queue.isEmpty {
-                    let packets = s.queue
+                    let packets = s.queue.map(\.packet)
                     s.queue = []
                     continuation.resume(returning: .packets(packets))
                 } else if s.closed {
@@ -120,7 +125,7 @@ public final class EngineSession: Sendable {
 
     /// What the WebSocket writes on a flush: everything queued, whether the session is over
     /// (a close frame follows, and the link is dropped), and who waits for these writes.
-    func takeForSocket() -> (packets: [EnginePacket], closed: Bool, waiters: [CheckedContinuation<Void, Never>]) {
+    func takeForSocket() -> (packets: [OutgoingPacket], closed: Bool, waiters: [CheckedContinuation<Void, Never>]) {
         state.withLock { s in
             s.flushRequested = false
             defer {
@@ -242,7 +247,7 @@ public final class EngineSession: Sendable {
         }
         guard open else { return }
         scheduleHeartbeat(after: configuration.pingTimeout) { $0.pongMissed() }
-        enqueue([.ping("")])
+        enqueue([OutgoingPacket(.ping(""))])
     }
 
     private func pongMissed() {
@@ -273,7 +278,7 @@ public final class EngineSession: Sendable {
             s.writtenWaiters = []
             if let waiter = s.waiter {
                 s.waiter = nil
-                let packets = s.queue + final
+                let packets = s.queue.map(\.packet) + final
                 s.queue = []
                 waiter.resume(returning: .packets(packets))
             }
@@ -287,4 +292,29 @@ public final class EngineSession: Sendable {
 
     /// Why the session ended (nil while open): a WebSocket closes with 1001 at shutdown.
     var closeReason: EngineCloseReason? { state.withLock { $0.closeReason } }
+}
+
+/// A packet on its way to a client, with its WebSocket frame when a broadcast made that
+/// once for every recipient.
+struct OutgoingPacket: Sendable {
+    let packet: EnginePacket
+    let frame: ByteBuffer?
+
+    init(_ packet: EnginePacket, frame: ByteBuffer? = nil) {
+        self.packet = packet
+        self.frame = frame
+    }
+}
+
+/// Messages for many sessions, framed for WebSocket once: each recipient's connection
+/// writes the same bytes (server frames are not masked), as Socket.IO's own server does.
+public struct EngineBroadcast: Sendable {
+    let packets: [OutgoingPacket]
+
+    public init(_ messages: [EngineMessage]) {
+        packets = messages.map { message in
+            let packet = EnginePacket.message(message)
+            return OutgoingPacket(packet, frame: ServerFrames.frame(packet, allocator: ServerFrames.allocator))
+        }
+    }
 }

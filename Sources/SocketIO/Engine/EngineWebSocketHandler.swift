@@ -4,12 +4,12 @@ import NIOWebSocket
 /// Carries an Engine.IO session over a WebSocket on the connection's event loop: the
 /// client's frames read by `WebSocketFrameReader` and handed to the engine in order
 /// through an `EngineInbox`; the session's queued packets written in one flush each time
-/// it asks (`EngineSocketLink`). No task waits on an idle connection: its heartbeat is a
+/// it asks (`EngineSocketLink`), framed by `ServerFrames`. No task waits on an idle connection: its heartbeat is a
 /// scheduled task of the loop, and a task runs only while packets are being handled.
 final class EngineWebSocketHandler: ChannelDuplexHandler {
     typealias InboundIn = WebSocketFrame
-    typealias OutboundIn = WebSocketFrame
-    typealias OutboundOut = WebSocketFrame
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     private enum Phase {
         case starting(EngineWebSocketPlan)
@@ -44,7 +44,7 @@ final class EngineWebSocketHandler: ChannelDuplexHandler {
         case .open(let handshake):
             let session = engine.openSession(handshake: handshake, transport: .websocket(link(context)), eventLoop: context.eventLoop)
             let open = EnginePacket.open(engine.configuration.handshake(sid: session.id, canUpgrade: false))
-            context.writeAndFlush(wrapOutboundOut(Self.frame(open, allocator: context.channel.allocator)), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(ServerFrames.frame(open, allocator: context.channel.allocator)), promise: nil)
             serve(session, context: context, opened: true)
         case .upgrade(let session):
             phase = .probing(session, probed: false)
@@ -78,7 +78,7 @@ final class EngineWebSocketHandler: ChannelDuplexHandler {
         case .none:
             break
         case .pong(let data):
-            context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .pong, data: data)), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(ServerFrames.control(.pong, payload: data, allocator: context.channel.allocator)), promise: nil)
         case .clientClosed:
             if case .closing = phase {
                 context.close(promise: nil)
@@ -128,7 +128,7 @@ final class EngineWebSocketHandler: ChannelDuplexHandler {
         } else {
             guard packet == .ping("probe") || packet == .noop else { return refuseUpgrade(session, context: context) }
         }
-        context.writeAndFlush(wrapOutboundOut(Self.frame(.pong("probe"), allocator: context.channel.allocator)), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(ServerFrames.frame(.pong("probe"), allocator: context.channel.allocator)), promise: nil)
     }
 
     private func refuseUpgrade(_ session: EngineSession, context: ChannelHandlerContext) {
@@ -158,9 +158,16 @@ final class EngineWebSocketHandler: ChannelDuplexHandler {
         context.fireChannelInactive()
     }
 
+    /// A frame the decoder refused gets a close frame with its reason; anything else cuts
+    /// the connection.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        end(reason: .transportError)
-        context.close(promise: nil)
+        guard let refused = error as? NIOWebSocketError else {
+            end(reason: .transportError)
+            return context.close(promise: nil)
+        }
+        end(reason: .parseError)
+        if case .closing = phase { return }
+        startClosing(context: context, code: refused == .invalidFrameLength ? .messageTooLarge : .protocolError)
     }
 
     /// The connection is going: its session ends (an upgrade not finished is given up).
@@ -196,8 +203,9 @@ final class EngineWebSocketHandler: ChannelDuplexHandler {
         let batch = session.takeForSocket()
         let allocator = context.channel.allocator
         let written: EventLoopPromise<Void>? = batch.waiters.isEmpty ? nil : context.eventLoop.makePromise()
-        for (index, packet) in batch.packets.enumerated() {
-            context.write(wrapOutboundOut(Self.frame(packet, allocator: allocator)), promise: index == batch.packets.count - 1 ? written : nil)
+        for (index, outgoing) in batch.packets.enumerated() {
+            let frame = outgoing.frame ?? ServerFrames.frame(outgoing.packet, allocator: allocator)
+            context.write(wrapOutboundOut(frame), promise: index == batch.packets.count - 1 ? written : nil)
         }
         if let written {
             if batch.packets.isEmpty { written.succeed() }
@@ -213,23 +221,14 @@ final class EngineWebSocketHandler: ChannelDuplexHandler {
     /// or once it is written when the client's close came first (`thenClose`).
     private func startClosing(context: ChannelHandlerContext, code: WebSocketErrorCode, thenClose: Bool = false) {
         phase = .closing
-        var data = context.channel.allocator.buffer(capacity: 2)
-        data.write(webSocketErrorCode: code)
         let channel = context.channel
         let sent = context.eventLoop.makePromise(of: Void.self)
-        context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: data)), promise: sent)
+        context.writeAndFlush(wrapOutboundOut(ServerFrames.close(code, allocator: channel.allocator)), promise: sent)
         if thenClose {
             sent.futureResult.whenComplete { _ in channel.close(promise: nil) }
         } else {
             closeDeadline = context.eventLoop.scheduleTask(in: Self.closeTimeout) { channel.close(promise: nil) }
         }
-    }
-
-    static func frame(_ packet: EnginePacket, allocator: ByteBufferAllocator) -> WebSocketFrame {
-        if case .message(.binary(let data)) = packet {
-            return WebSocketFrame(fin: true, opcode: .binary, data: allocator.buffer(bytes: data))
-        }
-        return WebSocketFrame(fin: true, opcode: .text, data: allocator.buffer(string: packet.text ?? ""))
     }
 }
 

@@ -38,22 +38,22 @@ struct EngineHTTPChannel: HTTPChannelHandler {
             let eventLoop = channel.eventLoop
             let attempted = NIOLoopBoundBox(false, eventLoop: eventLoop)
             let chosen = NIOLoopBoundBox<(EngineServer, EngineWebSocketPlan)?>(nil, eventLoop: eventLoop)
-            let upgrader = NIOTypedWebSocketServerUpgrader<Outcome>(
+            let upgrader = EngineWebSocketUpgrader(
+                handshake: NIOTypedWebSocketServerUpgrader<Outcome>(
+                    maxFrameSize: maxFrameSize,
+                    shouldUpgrade: { [plan] channel, head in
+                        attempted.value = true
+                        guard let request = try? HTTPRequest(head, secure: false, splitCookie: false), let found = plan(request) else {
+                            return channel.eventLoop.makeSucceededFuture(nil)
+                        }
+                        chosen.value = found
+                        return channel.eventLoop.makeSucceededFuture(HTTPHeaders())
+                    },
+                    upgradePipelineHandler: { channel, _ in channel.eventLoop.makeSucceededFuture(.webSocket) }),
                 maxFrameSize: maxFrameSize,
-                shouldUpgrade: { [plan] channel, head in
-                    attempted.value = true
-                    guard let request = try? HTTPRequest(head, secure: false, splitCookie: false), let found = plan(request) else {
-                        return channel.eventLoop.makeSucceededFuture(nil)
-                    }
-                    chosen.value = found
-                    return channel.eventLoop.makeSucceededFuture(HTTPHeaders())
-                },
-                upgradePipelineHandler: { channel, _ in
-                    channel.eventLoop.makeCompletedFuture {
-                        guard let (engine, plan) = chosen.value else { throw ChannelError.inappropriateOperationForState }
-                        try channel.pipeline.syncOperations.addHandler(EngineWebSocketHandler(engine: engine, plan: plan))
-                        return .webSocket
-                    }
+                handler: {
+                    guard let (engine, plan) = chosen.value else { throw ChannelError.inappropriateOperationForState }
+                    return EngineWebSocketHandler(engine: engine, plan: plan)
                 })
             let upgrades = NIOTypedHTTPServerUpgradeConfiguration<Outcome>(
                 upgraders: [upgrader],
@@ -98,6 +98,36 @@ struct EngineHTTPChannel: HTTPChannelHandler {
             }
         } catch {
             logger.debug("connection ended before or while it was set up", metadata: ["error": "\(error)"])
+        }
+    }
+}
+
+/// The WebSocket upgrade with NIO's handshake (the request's checks and Sec-WebSocket-Accept)
+/// and a pipeline of our own: NIO's frame decoder and `EngineWebSocketHandler`, which frames
+/// what it writes itself (`ServerFrames`: one buffer per frame, a broadcast's shared by
+/// every recipient) instead of NIO's frame encoder.
+struct EngineWebSocketUpgrader: NIOTypedHTTPServerProtocolUpgrader {
+    typealias UpgradeResult = EngineHTTPChannel.Outcome
+
+    /// Used for the handshake only: its own upgrade (which adds NIO's encoder) never runs.
+    let handshake: NIOTypedWebSocketServerUpgrader<UpgradeResult>
+    let maxFrameSize: Int
+    /// Called on the channel's event loop once the 101 is written.
+    let handler: @Sendable () throws -> EngineWebSocketHandler
+
+    var supportedProtocol: String { handshake.supportedProtocol }
+    var requiredUpgradeHeaders: [String] { handshake.requiredUpgradeHeaders }
+
+    func buildUpgradeResponse(channel: any Channel, upgradeRequest: HTTPRequestHead, initialResponseHeaders: HTTPHeaders) -> EventLoopFuture<HTTPHeaders> {
+        handshake.buildUpgradeResponse(channel: channel, upgradeRequest: upgradeRequest, initialResponseHeaders: initialResponseHeaders)
+    }
+
+    func upgrade(channel: any Channel, upgradeRequest: HTTPRequestHead) -> EventLoopFuture<UpgradeResult> {
+        channel.eventLoop.makeCompletedFuture {
+            let pipeline = channel.pipeline.syncOperations
+            try pipeline.addHandler(ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: maxFrameSize)))
+            try pipeline.addHandler(handler())
+            return .webSocket
         }
     }
 }

@@ -3,7 +3,7 @@ import Logging
 import Synchronization
 
 /// A Socket.IO namespace: who is connected, the rooms they are in, what runs when a
-/// socket arrives. Broadcasts encode a packet once and queue it for every recipient.
+/// socket arrives. Broadcasts encode and frame a packet once and queue it for every recipient.
 public final class Namespace: Sendable {
     public let name: String
     let logger: Logger
@@ -47,15 +47,15 @@ public final class Namespace: Sendable {
     public func emit(to room: String, except: String? = nil, _ event: String, _ arguments: [JSONValue] = []) {
         let recipients = sockets(in: room).filter { $0.id != except }
         guard !recipients.isEmpty else { return }
-        let messages = Connection.messages(SocketPacket(.event, namespace: name, payload: .array([.string(event)] + arguments)))
-        for socket in recipients { socket.connection.session.send(messages) }
+        let broadcast = EngineBroadcast(Connection.messages(SocketPacket(.event, namespace: name, payload: .array([.string(event)] + arguments))))
+        for socket in recipients { socket.connection.session.send(broadcast) }
     }
 
     /// `event` to every socket of the namespace.
     public func emit(_ event: String, _ arguments: [JSONValue] = []) {
         let recipients = state.withLock { Array($0.sockets.values) }
-        let messages = Connection.messages(SocketPacket(.event, namespace: name, payload: .array([.string(event)] + arguments)))
-        for socket in recipients { socket.connection.session.send(messages) }
+        let broadcast = EngineBroadcast(Connection.messages(SocketPacket(.event, namespace: name, payload: .array([.string(event)] + arguments))))
+        for socket in recipients { socket.connection.session.send(broadcast) }
     }
 
     // MARK: membership
