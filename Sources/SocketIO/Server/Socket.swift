@@ -115,7 +115,13 @@ public final class Socket: Sendable {
     func disconnected(reason: String) async {
         let (handlers, pending) = state.withLock { s in
             s.connected = false
-            defer { s.pendingAcks = [:] }
+            // The handlers go with the socket: they usually capture it, and the cycle
+            // would keep the socket, its connection and session alive for good.
+            defer {
+                s.pendingAcks = [:]
+                s.handlers = [:]
+                s.onDisconnect = []
+            }
             return (s.onDisconnect, Array(s.pendingAcks.values))
         }
         for continuation in pending { continuation.resume(throwing: SocketError.disconnected) }
