@@ -3,9 +3,10 @@ import NIOWebSocket
 
 /// Carries an Engine.IO session over a WebSocket on the connection's event loop: the
 /// client's frames read by `WebSocketFrameReader` and handed to the engine in order
-/// through an `EngineInbox`; the session's queued packets written in one flush each time
-/// it asks (`EngineSocketLink`), framed by `ServerFrames`. No task waits on an idle connection: its heartbeat is a
-/// scheduled task of the loop, and a task runs only while packets are being handled.
+/// through an `EngineInbox`; the session's queued packets framed by `ServerFrames` and
+/// written in one flush each time it asks (`EngineSocketLink`). No task waits on an idle
+/// connection: its heartbeat is a scheduled task of the loop, and a task runs only while
+/// packets are being handled.
 final class EngineWebSocketHandler: ChannelDuplexHandler {
     typealias InboundIn = WebSocketFrame
     typealias OutboundIn = ByteBuffer
@@ -87,6 +88,7 @@ final class EngineWebSocketHandler: ChannelDuplexHandler {
                 startClosing(context: context, code: .normalClosure, thenClose: true)
             }
         case .fail(let code):
+            if case .closing = phase { return context.close(promise: nil) }
             end(reason: .parseError)
             startClosing(context: context, code: code)
         case .message(let message):
