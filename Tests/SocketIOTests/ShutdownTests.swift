@@ -55,3 +55,47 @@ import TestSupport
         #expect(took < .seconds(15), "everything drained long before the 30 s grace: \(took)")
     }
 }
+
+/// A shutdown drains WebSockets: a packet already read is still handled and answered before
+/// the close frame (a chat message being stored when SIGTERM came lost its acknowledgement).
+@Suite struct WebSocketDrainTests {
+    @Test func aPacketInHandAtShutdownIsAnsweredBeforeTheCloseFrame() async throws {
+        let port = try freeLoopbackPort()
+        let logger = Logger(label: "drain-test")
+        let sockets = SocketServer(logger: logger)
+        let handling = Mutex(false)
+        sockets.of("/").onConnection { socket in
+            socket.on("slow") { _, ack in
+                handling.withLock { $0 = true }
+                try? await Task.sleep(for: .milliseconds(500))
+                ack?(["done"])
+            }
+        }
+        let engine = EngineServer(handler: sockets, logger: logger)
+        let app = EngineMounts([("/socket.io", engine)]).application(
+            host: "127.0.0.1", port: port, maxPayload: 1_000_000, serverName: "drain-test", logger: logger, grace: .seconds(10))
+        let group = ServiceGroup(configuration: .init(services: [app, engine], logger: logger))
+        let running = Task { try await group.run() }
+        let up = await eventually(timeout: .seconds(10)) { (try? await rawHTTPGet(port: port, path: "/socket.io/?EIO=4&transport=polling").status) == 200 }
+        try #require(up)
+
+        let received = Mutex<[String]>([])
+        async let closeFrame = WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/socket.io/?EIO=4&transport=websocket", logger: logger) { inbound, outbound, _ in
+            for try await message in inbound.messages(maxSize: 1 << 20) {
+                guard case .text(let text) = message else { continue }
+                received.withLock { $0.append(text) }
+                if text.hasPrefix("0{") { try await outbound.write(.text("40")) }
+                if text.hasPrefix("40{") {
+                    try await outbound.write(.text(#"421["slow"]"#))
+                }
+                if text == "2" { try await outbound.write(.text("3")) }
+            }
+        }
+        try #require(await eventually(timeout: .seconds(10)) { handling.withLock { $0 } })
+        await group.triggerGracefulShutdown()
+        let frame = try await closeFrame
+        #expect(received.withLock { $0.contains(#"431["done"]"#) }, "the acknowledgement came before the close: \(received.withLock { $0 })")
+        #expect(frame?.closeCode == .goingAway, "then a close frame 1001: \(String(describing: frame))")
+        _ = try? await running.value
+    }
+}

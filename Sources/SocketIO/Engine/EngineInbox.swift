@@ -23,6 +23,8 @@ final class EngineInbox: Sendable {
         var items: [Item] = []
         var running = false
         var paused = false
+        /// Run once nothing waits and nothing is being handled.
+        var whenIdle: [@Sendable () -> Void] = []
     }
 
     init(engine: EngineServer, session: EngineSession, limit: Int = 64, resumeReading: @escaping @Sendable () -> Void) {
@@ -59,26 +61,41 @@ final class EngineInbox: Sendable {
         }
     }
 
+    /// Runs `body` once every packet queued so far has been handled (at once if none is).
+    func whenIdle(_ body: @escaping @Sendable () -> Void) {
+        let now = state.withLock { s in
+            guard s.running else { return true }
+            s.whenIdle.append(body)
+            return false
+        }
+        if now { body() }
+    }
+
     private func next() -> Item? {
-        let (item, resume): (Item?, Bool) = state.withLock { s in
+        let (item, resume, idle): (Item?, Bool, [@Sendable () -> Void]) = state.withLock { s in
             guard !s.items.isEmpty else {
                 s.running = false
-                return (nil, false)
+                defer { s.whenIdle = [] }
+                return (nil, false, s.whenIdle)
             }
             let item = s.items.removeFirst()
-            guard s.paused, s.items.count <= limit / 2 else { return (item, false) }
+            guard s.paused, s.items.count <= limit / 2 else { return (item, false, []) }
             s.paused = false
-            return (item, true)
+            return (item, true, [])
         }
         if resume { resumeReading() }
+        for body in idle { body() }
         return item
     }
 
     /// The session is over: what is left is dropped.
     private func stop() {
-        state.withLock { s in
+        let idle = state.withLock { s in
             s.items.removeAll()
             s.running = false
+            defer { s.whenIdle = [] }
+            return s.whenIdle
         }
+        for body in idle { body() }
     }
 }

@@ -38,18 +38,19 @@ public final class EngineServer: Service, Sendable {
 
     public func run() async throws {
         try? await gracefulShutdown()
-        closeAll()
+        endAll()
     }
 
-    /// Closes every session (at shutdown): waiting long-polls are answered with a close
-    /// packet, WebSockets get a close frame, and the clients reconnect.
-    public func closeAll() {
-        for session in sessions.withLock({ Array($0.values) }) { session.close(.serverShutdown) }
+    /// Ends every session (at shutdown): waiting long-polls are answered with a close
+    /// packet; a WebSocket stops reading, finishes the packets it has read (their answers
+    /// go out), then gets a close frame 1001; the clients reconnect.
+    public func endAll() {
+        for session in sessions.withLock({ Array($0.values) }) { session.shutDown() }
     }
 
     /// Runs `body` (a long-poll waiting for packets); a graceful shutdown of the server
     /// meanwhile ends the session, so the poll is answered at once instead of holding the
-    /// shutdown until the next ping. (WebSockets are closed by `closeAll`.)
+    /// shutdown until the next ping. (WebSockets drain on their own: `endAll`.)
     func closingOnShutdown<T: Sendable>(_ session: EngineSession, _ body: () async -> T) async -> T {
         await withGracefulShutdownHandler {
             await body()

@@ -6,6 +6,8 @@ import Synchronization
 /// session's queue on its event loop (it takes everything queued by then, in one write).
 protocol EngineSocketLink: Sendable {
     func flushRequested()
+    /// The server is shutting down: stop reading, finish what was read, then close.
+    func shutDownRequested()
 }
 
 /// One Engine.IO connection, whichever transport carries it. Packets for the client wait
@@ -288,6 +290,16 @@ public final class EngineSession: Sendable {
         }
         link?.flushRequested()
         if ended { onClose(self, reason) }
+    }
+
+    /// The server is shutting down: a long-polling session ends now; a WebSocket's handler
+    /// first finishes the packets it has read, so their answers are not lost.
+    func shutDown() {
+        if let link = state.withLock({ $0.closed ? nil : $0.socket }) {
+            link.shutDownRequested()
+        } else {
+            close(.serverShutdown)
+        }
     }
 
     /// Why the session ended (nil while open): a WebSocket closes with 1001 at shutdown.

@@ -27,6 +27,8 @@ final class EngineWebSocketHandler: ChannelDuplexHandler {
     private var frames: WebSocketFrameReader
     private var context: ChannelHandlerContext?
     private var readsPaused = false
+    /// Reading stopped for good: the server is shutting down.
+    private var shuttingDown = false
     private var readWanted = false
     private var closeDeadline: Scheduled<Void>?
     /// How long the client has to answer our close frame before the connection is cut.
@@ -139,19 +141,27 @@ final class EngineWebSocketHandler: ChannelDuplexHandler {
         startClosing(context: context, code: .policyViolation)
     }
 
-    /// The server is shutting down (its connections are asked to quiesce): the session ends
-    /// with 1001 so the client reconnects, to another replica if there is one.
+    /// The server's connections are asked to quiesce: see `shutDown`.
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is ChannelShouldQuiesceEvent {
-            switch phase {
-            case .serving(let session, _): session.close(.serverShutdown)
-            case .probing(let session, _):
-                session.abandonUpgrade()
-                startClosing(context: context, code: .goingAway)
-            case .starting, .closing, .closed: break
-            }
-        }
+        if event is ChannelShouldQuiesceEvent { shutDown() }
         context.fireUserInboundEventTriggered(event)
+    }
+
+    /// The server is shutting down: reading stops, the packets already read are handled
+    /// (their answers are written), then the session ends with 1001 so the client
+    /// reconnects, to another replica if there is one.
+    fileprivate func shutDown() {
+        switch phase {
+        case .serving(let session, let inbox):
+            shuttingDown = true
+            readsPaused = true
+            inbox.whenIdle { session.close(.serverShutdown) }
+        case .probing(let session, _):
+            session.abandonUpgrade()
+            if let context { startClosing(context: context, code: .goingAway) }
+        case .starting, .closing, .closed:
+            break
+        }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -190,6 +200,7 @@ final class EngineWebSocketHandler: ChannelDuplexHandler {
     }
 
     private func resumeReads() {
+        guard !shuttingDown else { return }
         readsPaused = false
         guard readWanted, let context else { return }
         readWanted = false
@@ -223,6 +234,12 @@ final class EngineWebSocketHandler: ChannelDuplexHandler {
     /// or once it is written when the client's close came first (`thenClose`).
     private func startClosing(context: ChannelHandlerContext, code: WebSocketErrorCode, thenClose: Bool = false) {
         phase = .closing
+        // The client's answering close frame must be read (only control frames count now).
+        readsPaused = false
+        if readWanted {
+            readWanted = false
+            context.read()
+        }
         let channel = context.channel
         let sent = context.eventLoop.makePromise(of: Void.self)
         context.writeAndFlush(wrapOutboundOut(ServerFrames.close(code, allocator: channel.allocator)), promise: sent)
@@ -244,5 +261,10 @@ private struct SocketLink: EngineSocketLink {
     func flushRequested() {
         let handler = self.handler
         handler.eventLoop.execute { handler.value.flushSession() }
+    }
+
+    func shutDownRequested() {
+        let handler = self.handler
+        handler.eventLoop.execute { handler.value.shutDown() }
     }
 }
