@@ -205,7 +205,8 @@ let package = Package(
         // Release-build benchmark of the Swift clients against the bare C libraries.
         .executableTarget(
             name: "SwitchboardBench",
-            dependencies: ["Mongo", "AMQP", "Redis", "BSON", "Passwords", "CMongoc", "CRabbitMQ", "CHiredis", "SocketIO", "ServiceKit"],
+            dependencies: ["Mongo", "AMQP", "Redis", "BSON", "Passwords", "CMongoc", "CRabbitMQ", "CHiredis", "SocketIO", "ServiceKit",
+                           .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOWebSocket", package: "swift-nio")],
             path: "Benchmarks/SwitchboardBench",
             swiftSettings: swiftSettings
         ),

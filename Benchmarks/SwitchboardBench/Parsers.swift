@@ -1,11 +1,13 @@
 import Foundation
+import NIOCore
+import NIOWebSocket
 import ServiceKit
 import SocketIO
 
 /// `SwitchboardBench parsers`: every parser of client input against inputs built to be slow,
-/// each up to its size limit (a Socket.IO packet or polling payload: 1 MB, the engine's
-/// maxHttpBufferSize; a multipart upload: 5 MB). A parser linear in its input takes
-/// milliseconds on any of them; the bar is 50 ms for 1 MB. Prints a table, and returns
+/// each up to its size limit (a Socket.IO packet, polling payload or WebSocket message:
+/// 1 MB, the engine's maxHttpBufferSize; a multipart upload: 5 MB). A parser linear in its
+/// input takes milliseconds on any of them; the bar is 50 ms for 1 MB. Prints a table, and returns
 /// false when a case is over its bar.
 enum ParserBench {
     struct Case {
@@ -58,6 +60,16 @@ enum ParserBench {
         cases.append(Case(parser: "Engine.IO polling payload", input: "packets of one byte", bytes: payload.utf8.count) { _ = try? EnginePacket.decode(payload: payload) })
         let binary = repeated({ _ in "bAA==" }, open: "", close: "", separator: "\u{1e}")
         cases.append(Case(parser: "Engine.IO polling payload", input: "base64 packets of one byte", bytes: binary.utf8.count) { _ = try? EnginePacket.decode(payload: binary) })
+        // A WebSocket message of 1 MB on the wire cut into one-byte fragments (7 bytes each:
+        // header, mask, payload), joined by the reader the Socket.IO WebSocket uses.
+        let key = WebSocketMaskingKey([1, 2, 3, 4])!
+        let fragments = (0..<(megabyte / 7)).map { i in
+            WebSocketFrame(fin: i == megabyte / 7 - 1, opcode: i == 0 ? .text : .continuation, maskKey: key, data: ByteBuffer(bytes: [0x34 ^ 1]))
+        }
+        cases.append(Case(parser: "WebSocket message", input: "one-byte fragments", bytes: fragments.count * 7) {
+            var reader = WebSocketFrameReader(maxPayload: megabyte)
+            for fragment in fragments { _ = reader.receive(fragment) }
+        })
 
         // Multipart: up to the 5 MB upload limit, a boundary of the longest length (70).
         let boundary = String(repeating: "b", count: 70)

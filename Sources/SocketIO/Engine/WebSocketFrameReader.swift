@@ -4,13 +4,13 @@ import NIOWebSocket
 /// The WebSocket protocol of a client's frames, without the socket: frames in, what to do
 /// out. Messages come whole (fragments joined, up to `maxPayload` bytes in all), text
 /// checked as UTF-8, and a frame without the client's mask is refused (RFC 6455 §5.1).
-struct WebSocketFrameReader {
-    enum Message: Equatable {
+public struct WebSocketFrameReader {
+    public enum Message: Equatable, Sendable {
         case text(String)
         case binary(ByteBuffer)
     }
 
-    enum Action: Equatable {
+    public enum Action: Equatable, Sendable {
         case none
         case message(Message)
         /// Answer a ping with these bytes.
@@ -21,14 +21,14 @@ struct WebSocketFrameReader {
         case fail(WebSocketErrorCode)
     }
 
-    let maxPayload: Int
+    public let maxPayload: Int
     private var partial: (opcode: WebSocketOpcode, data: ByteBuffer)?
 
-    init(maxPayload: Int) {
+    public init(maxPayload: Int) {
         self.maxPayload = maxPayload
     }
 
-    mutating func receive(_ frame: WebSocketFrame) -> Action {
+    public mutating func receive(_ frame: WebSocketFrame) -> Action {
         guard frame.maskKey != nil else { return .fail(.protocolError) }
         guard !frame.rsv1, !frame.rsv2, !frame.rsv3 else { return .fail(.protocolError) }  // no extension was negotiated
         var data = frame.unmaskedData
