@@ -15,7 +15,8 @@ public func buildAuthApplication(
     _ config: AuthConfiguration, logger: Logger, routes: RouteCatalog? = nil, clock: @escaping @Sendable () -> Date = { Date() }
 ) async throws -> some ApplicationProtocol {
     let service = config.service
-    let clients = try ServiceClients(service, logger: logger)
+    let cachePrefix = "auth:v2:me"
+    let clients = try ServiceClients(service, logger: logger, locallyCached: [cachePrefix])
     let (mongo, database, redis) = (clients.mongo, clients.database, clients.redis)
     let events = EventProducer(database: database, amqp: service.amqp, logger: logger)
     let (outbox, publisher, relay) = (events.outbox, events.publisher, events.relay)
@@ -33,7 +34,7 @@ public func buildAuthApplication(
     let router = makeServiceRouter(checks: [.mongo(mongo), .redis(redis), .amqp(publisher)])
     // Auth verifies with its own keys; every other service uses JWKSVerifier.
     // A record's public fields never change while it exists: the time only bounds memory.
-    let meAnswers = ResponseCache(redis: redis, prefix: "auth:v2:me", ttlSeconds: 600, logger: logger)
+    let meAnswers = ResponseCache(redis: redis, prefix: cachePrefix, ttlSeconds: 600, logger: logger)
     router.add(middleware: AuthenticationMiddleware(verifier: issuer, denyList: denyList, prefetch: AuthRoutes.prefetch(meAnswers)))
     AuthRoutes(
         users: users, meAnswers: meAnswers,

@@ -11,11 +11,12 @@ import SocketIO
 /// transports) share one port.
 public func buildChatApplication(_ config: ChatConfiguration, logger: Logger, routes: RouteCatalog? = nil) async throws -> some ApplicationProtocol {
     let service = config.service
-    let clients = try ServiceClients(service, logger: logger)
+    let cachePrefix = "chat:v2:member"
+    let clients = try ServiceClients(service, logger: logger, locallyCached: [cachePrefix])
     let (mongo, database, redis) = (clients.mongo, clients.database, clients.redis)
 
     let store = MongoChatStore(database: database, logger: logger)
-    let membership = Membership(store: store, cache: FlagCache(redis: redis, prefix: "chat:v2:member", ttlSeconds: config.permissionCacheSeconds, logger: logger))
+    let membership = Membership(store: store, cache: FlagCache(redis: redis, prefix: cachePrefix, ttlSeconds: config.permissionCacheSeconds, logger: logger))
 
     let sockets = SocketServer(connectTimeout: .milliseconds(config.connectTimeoutMilliseconds), logger: logger)
     let namespace = sockets.of("/")

@@ -9,13 +9,14 @@ import ServiceKit
 /// `switchboard profile` and the tests.
 public func buildProfileApplication(_ config: ProfileConfiguration, logger: Logger, routes: RouteCatalog? = nil) async throws -> some ApplicationProtocol {
     let service = config.service
-    let clients = try ServiceClients(service, logger: logger)
+    let cachePrefix = "profile:v2"
+    let clients = try ServiceClients(service, logger: logger, locallyCached: [cachePrefix])
     let (mongo, database, redis) = (clients.mongo, clients.database, clients.redis)
 
     let profiles = MongoProfileRepository(database: database)
     let pictures = PictureStore(database: database)
     // Whole answers of the profile reads (v2: the answer's bytes; v1 held the view).
-    let cache = ResponseCache(redis: redis, prefix: "profile:v2", ttlSeconds: config.cacheSeconds, logger: logger)
+    let cache = ResponseCache(redis: redis, prefix: cachePrefix, ttlSeconds: config.cacheSeconds, logger: logger)
 
     let consumer = EventConsumer(service: service.consumerName, mongo: mongo, database: service.mongoDatabase, amqp: service.amqp, logger: logger)
     ProfileEvents.register(on: consumer, profiles: profiles, pictures: pictures, cache: cache)

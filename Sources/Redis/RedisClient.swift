@@ -8,10 +8,12 @@ import Synchronization
 /// commands at once (Redis answers in order; `RedisCommandHandler` matches the replies).
 /// No thread of its own and no blocking call: a command costs a write and a read on an
 /// event loop. A `Service`: connections open with the first command, never in `init`, and
-/// close on graceful shutdown.
+/// close on graceful shutdown. Given a `ClientSideCache`, `get` and `mget` of its keys are
+/// answered from it while its tracking connection (kept up by `run()`) is live.
 public final class RedisClient: Service, Sendable {
     public let host: String
     public let port: Int
+    public let clientSideCache: ClientSideCache?
     let timeoutSeconds: Double
     let logger: Logger
     private let group: any EventLoopGroup
@@ -31,8 +33,10 @@ public final class RedisClient: Service, Sendable {
 
     /// - Parameter connections: how many connections the commands are spread over.
     public init(host: String = "127.0.0.1", port: Int = 6379, connections: Int = 2, timeoutSeconds: Double = 2,
-                logger: Logger = Logger(label: "redis"), eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+                logger: Logger = Logger(label: "redis"), eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+                clientSideCache: ClientSideCache? = nil) {
         self.host = host
+        self.clientSideCache = clientSideCache
         self.port = port
         self.timeoutSeconds = timeoutSeconds
         self.logger = logger
@@ -40,9 +44,16 @@ public final class RedisClient: Service, Sendable {
         state = Mutex(State(slots: Array(repeating: .empty, count: max(connections, 1))))
     }
 
-    /// Runs until graceful shutdown, then closes: list it before the services that use it.
+    /// Runs until graceful shutdown (keeping the client-side cache's tracking connection
+    /// up), then closes: list it before the services that use it.
     public func run() async throws {
-        try? await gracefulShutdown()
+        await withDiscardingTaskGroup { group in
+            if let clientSideCache {
+                group.addTask { [self] in await clientSideCache.keepTracking(host: host, port: port, group: self.group, logger: logger) }
+            }
+            try? await gracefulShutdown()
+            group.cancelAll()
+        }
         try await close()
     }
 
@@ -77,15 +88,25 @@ public final class RedisClient: Service, Sendable {
 
     /// Runs the commands in one round trip and returns their replies in order.
     /// Error replies come back as `.error` values here, so one refused command does not hide the others.
+    /// Keys of the client-side cache among the arguments are dropped from it before the
+    /// commands go and again after (whatever the commands are: a write's keys must not be
+    /// answered from the cache with their old values, nor a read's sent before it be kept).
     public func pipeline(_ commands: [[any RedisArgument]]) async throws -> [RedisValue] {
         let encoded = commands.map { $0.map(\.redisBytes) }
-        let replies = try await send(encoded)
+        let replies: [RedisValue]
+        if let clientSideCache, clientSideCache.invalidate(keysIn: encoded) {
+            defer { clientSideCache.invalidate(keysIn: encoded) }
+            replies = try await send(encoded)
+        } else {
+            replies = try await send(encoded)
+        }
         if commands.count == 1, case .error(let message) = replies[0] { throw RedisError.command(message) }
         return replies
     }
 
     public func get(_ key: String) async throws -> [UInt8]? {
-        try await command("GET", key).bytes
+        if clientSideCache?.tracks(key) == true { return try await read([key])[0] }
+        return try await command("GET", key).bytes
     }
 
     /// SET with an optional expiry; with `onlyIfAbsent` (NX) it returns false when the key existed.
@@ -110,10 +131,27 @@ public final class RedisClient: Service, Sendable {
 
     public func mget(_ keys: [String]) async throws -> [[UInt8]?] {
         guard !keys.isEmpty else { return [] }
-        guard case .array(let values) = try await command(["MGET"] + keys) else {
-            throw RedisError.unexpectedReply("MGET did not return an array")
+        if let clientSideCache, keys.allSatisfy(clientSideCache.tracks) { return try await read(keys) }
+        return try await mgetFromRedis(keys)
+    }
+
+    private func mgetFromRedis(_ keys: [String]) async throws -> [[UInt8]?] {
+        let reply = try await send([(["MGET"] + keys).map(\.redisBytes)])[0]
+        if case .error(let message) = reply { throw RedisError.command(message) }
+        guard case .array(let values) = reply, values.count == keys.count else {
+            throw RedisError.unexpectedReply("MGET of \(keys.count) keys: \(reply)")
         }
         return values.map(\.bytes)
+    }
+
+    /// Keys of the client-side cache: from it when all are there, else from Redis and kept.
+    private func read(_ keys: [String]) async throws -> [[UInt8]?] {
+        guard let clientSideCache else { return try await mgetFromRedis(keys) }
+        let (local, ticket) = clientSideCache.lookup(keys)
+        if let local { return local }
+        let values = try await mgetFromRedis(keys)
+        if let ticket { clientSideCache.fill(keys, values, ticket: ticket) }
+        return values
     }
 
     /// Increments a counter and gives it an expiry when it has none, atomically and in

@@ -10,7 +10,8 @@ import ServiceKit
 /// `switchboard request` and the tests.
 public func buildRequestApplication(_ config: RequestConfiguration, logger: Logger, routes: RouteCatalog? = nil) async throws -> some ApplicationProtocol {
     let service = config.service
-    let clients = try ServiceClients(service, logger: logger)
+    let cachePrefix = "request:v2"
+    let clients = try ServiceClients(service, logger: logger, locallyCached: [cachePrefix])
     let (mongo, database, redis) = (clients.mongo, clients.database, clients.redis)
     let events = EventProducer(database: database, amqp: service.amqp, logger: logger)
     let (outbox, publisher, relay) = (events.outbox, events.publisher, events.relay)
@@ -19,7 +20,7 @@ public func buildRequestApplication(_ config: RequestConfiguration, logger: Logg
     let invites = MongoInviteRepository(database: database, outbox: outbox)
     let lists = InviteLists(
         invites: invites, directory: directory,
-        cache: ResponseCache(redis: redis, prefix: "request:v2", ttlSeconds: config.cacheSeconds, logger: logger))
+        cache: ResponseCache(redis: redis, prefix: cachePrefix, ttlSeconds: config.cacheSeconds, logger: logger))
 
     let consumer = EventConsumer(service: service.consumerName, mongo: mongo, database: service.mongoDatabase, amqp: service.amqp, logger: logger)
     RequestEvents.register(on: consumer, directory: directory, invites: invites, lists: lists)

@@ -128,6 +128,42 @@ import Testing
         try await redis.close()
     }
 
+    /// With the deny-list kept in the process (`ClientSideCache`), a token another replica
+    /// denies is refused here as soon as Redis's invalidation arrives, and a denial made here
+    /// at once.
+    @Test func aTokenDeniedOnAnotherReplicaIsRefusedHereToo() async throws {
+        let server = KeyServer()
+        let key = try await Key(kid: "k1")
+        server.keys.withLock { $0 = [key.jwk] }
+        let cache = ClientSideCache(prefixes: [TokenDenyList.keyPrefix], name: TestServers.uniqueName("deny-cache"))
+        let redis = RedisClient(port: TestServers.redisPort, clientSideCache: cache)
+        let otherReplica = RedisClient(port: TestServers.redisPort)
+        let running = Task { try? await redis.run() }
+        #expect(await eventually(timeout: .seconds(10)) { cache.isLive })
+        let (elsewhere, here) = (UUID().uuidString, UUID().uuidString)
+        let (deniedElsewhere, deniedHere) = try await (key.token(user: "ada", jti: elsewhere), key.token(user: "ada", jti: here))
+        try await server.application.test(.live) { keyClient in
+            try await Self.service(jwksURL: "http://127.0.0.1:\(keyClient.port!)/jwks", redis: redis).test(.router) { client in
+                try await Self.expectCaller(client, deniedElsewhere, "ada")
+                try await Self.expectCaller(client, deniedHere, "ada")
+                let hits = cache.counts.hits
+                try await Self.expectCaller(client, deniedElsewhere, "ada")
+                #expect(cache.counts.hits > hits, "the deny-list was read from the process")
+
+                try await TokenDenyList(redis: otherReplica, logger: Logger(label: "test")).deny([(elsewhere, Date().addingTimeInterval(60))])
+                let refused = await eventually(timeout: .seconds(5)) { try await Self.whoami(client, deniedElsewhere) == "401" }
+                #expect(refused, "a token denied on another replica is refused here")
+
+                try await TokenDenyList(redis: redis, logger: Logger(label: "test")).deny([(here, Date().addingTimeInterval(60))])
+                try await Self.expectCaller(client, deniedHere, "401", comment: "a denial made here is refused at once")
+            }
+        }
+        _ = try await otherReplica.del(TokenDenyList.keyPrefix + elsewhere, TokenDenyList.keyPrefix + here)
+        try await otherReplica.close()
+        running.cancel()
+        await running.value
+    }
+
     /// A route's Redis read named by `prefetch` comes with the deny-list check (one MGET) and
     /// is left on the context; a denied token gets neither identity nor the read, and other
     /// paths get no read.

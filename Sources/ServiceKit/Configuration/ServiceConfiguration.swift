@@ -16,6 +16,10 @@ public struct ServiceConfiguration: Sendable {
     /// `REDIS_HOST` (127.0.0.1), `REDIS_PORT` (6379).
     public var redisHost: String
     public var redisPort: Int
+    /// `REDIS_LOCAL_CACHE_SECONDS` (10; 0 turns it off): how long this process may keep the
+    /// cached answers, permission flags and deny-list entries it read from Redis, which
+    /// tells it at once when any of them changes (`ClientSideCache`).
+    public var redisLocalCacheSeconds: Int
     /// `AMQP_HOST` (127.0.0.1), `AMQP_PORT` (5672), `AMQP_USER` (guest), `AMQP_PASSWORD` (guest),
     /// `AMQP_VHOST` (/), `AMQP_HEARTBEAT_SECONDS` (10).
     public var amqp: AMQPConfiguration
@@ -44,6 +48,7 @@ public struct ServiceConfiguration: Sendable {
             mongoThreads: try env.int("MONGO_THREADS", default: 8, in: 1...64),
             redisHost: env.string("REDIS_HOST", default: "127.0.0.1"),
             redisPort: try env.port("REDIS_PORT", default: 6379),
+            redisLocalCacheSeconds: try env.int("REDIS_LOCAL_CACHE_SECONDS", default: 10, in: 0...3600),
             amqp: AMQPConfiguration(
                 host: env.string("AMQP_HOST", default: "127.0.0.1"),
                 port: try env.port("AMQP_PORT", default: 5672),

@@ -17,7 +17,8 @@ public struct TokenDenyList: Sendable {
         warn = ThrottledWarning(logger: logger)
     }
 
-    static func key(_ jti: String) -> String { "auth:denied-jti:\(jti)" }
+    public static let keyPrefix = "auth:denied-jti:"
+    static func key(_ jti: String) -> String { keyPrefix + jti }
 
     /// Denies each token until its `exp` (already expired ones need nothing).
     public func deny(_ tokens: [(jti: String, expiresAt: Date)], now: Date = Date()) async throws {

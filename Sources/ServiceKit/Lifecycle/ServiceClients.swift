@@ -9,10 +9,17 @@ public struct ServiceClients: Sendable {
     public let database: MongoDatabase
     public let redis: RedisClient
 
-    public init(_ service: ServiceConfiguration, logger: Logger) throws {
+    /// - Parameter locallyCached: the prefixes of the caches (`ResponseCache`, `FlagCache`)
+    ///   the service reads on its hot paths; their entries and the deny-list's are kept in
+    ///   the process too (`ClientSideCache`) unless `REDIS_LOCAL_CACHE_SECONDS` is 0.
+    public init(_ service: ServiceConfiguration, logger: Logger, locallyCached: [String] = []) throws {
         mongo = try MongoClient(uri: service.mongoURI, threads: service.mongoThreads, logger: logger)
         database = mongo.database(service.mongoDatabase)
-        redis = RedisClient(host: service.redisHost, port: service.redisPort, logger: logger)
+        let cache = service.redisLocalCacheSeconds > 0
+            ? ClientSideCache(prefixes: [TokenDenyList.keyPrefix] + locallyCached.map { $0 + ":" }, maxAge: .seconds(service.redisLocalCacheSeconds),
+                              name: "switchboard-\(service.consumerName)-cache")
+            : nil
+        redis = RedisClient(host: service.redisHost, port: service.redisPort, logger: logger, clientSideCache: cache)
     }
 
     /// The clients as services, in the order they start (a service group stops them in
