@@ -28,13 +28,36 @@ import Testing
         #expect(state.lookup("k", now: t0) == .hit(nil))
     }
 
-    @Test func aReadOvertakenByAnInvalidationIsNotKept() {
+    @Test func aReadOvertakenByAnInvalidationOfItsKeyIsNotKept() {
         var state = live()
         guard case .miss(let ticket?) = state.lookup("k", now: t0) else { Issue.record("no ticket"); return }
-        // Redis announced a change (of any key) while the read was under way: what it read may be old.
-        state.invalidate(["other"])
+        // Redis announced a change of the key while the read was under way: what it read may be old.
+        state.invalidate(["other", "k", "more"])
         state.fill("k", [1], ticket: ticket, now: t0)
         #expect(state.lookup("k", now: t0) == .miss(ticket: state.generation))
+
+        // Other keys' changes meanwhile do not matter; a flush of everything does.
+        guard case .miss(let second?) = state.lookup("k", now: t0) else { Issue.record("no ticket"); return }
+        state.invalidate(["other"])
+        state.fill("k", [2], ticket: second, now: t0)
+        #expect(state.lookup("k", now: t0) == .hit([2]))
+        guard case .miss(let third?) = state.lookup("j", now: t0) else { Issue.record("no ticket"); return }
+        state.invalidateAll()
+        state.fill("j", [3], ticket: third, now: t0)
+        #expect(state.count == 0)
+    }
+
+    @Test func aReadOlderThanTheRememberedInvalidationsIsNotKept() {
+        var state = ClientSideCacheState(maxAge: .seconds(10), maxEntries: 100, maxBytes: 1 << 20, recentLimit: 8)
+        state.linkUp()
+        guard case .miss(let ticket?) = state.lookup("k", now: t0) else { Issue.record("no ticket"); return }
+        for i in 0..<7 { state.invalidate(["other\(i)"]) }
+        state.fill("k", [1], ticket: ticket, now: t0)
+        #expect(state.lookup("k", now: t0) == .hit([1]), "seven other keys' changes are all remembered")
+        guard case .miss(let old?) = state.lookup("j", now: t0) else { Issue.record("no ticket"); return }
+        for i in 0..<20 { state.invalidate(["other\(i)"]) }
+        state.fill("j", [1], ticket: old, now: t0)
+        #expect(state.lookup("j", now: t0) == .miss(ticket: state.generation), "what happened since is forgotten: not kept")
     }
 
     @Test func invalidationsDropTheirKeysOnly() {
