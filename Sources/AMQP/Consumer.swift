@@ -10,10 +10,14 @@ import Synchronization
 /// deliveries from the old connection are dropped (the broker redelivers those).
 /// An `ordered` consumer hands deliveries to its handler one at a time, in the order
 /// the broker sent them (for live streams where order matters more than parallelism).
+/// A `settleOnArrival` check decides on the connection thread, before any handler, the
+/// deliveries that need none (a pure, quick test of headers): they are settled at once.
 /// A `Service`: it starts consuming at `start()` or `run()`, never in `init`, and on
 /// graceful shutdown stops taking deliveries and settles the ones in hand before closing.
 public final class Consumer: Service, Sendable {
     public typealias Handler = @Sendable (AMQPDelivery) async -> DeliveryOutcome
+    /// The outcome of a delivery that needs no handler, else nil.
+    public typealias ArrivalCheck = @Sendable (AMQPDelivery) -> DeliveryOutcome?
 
     struct Settlement {
         let generation: Int
@@ -33,17 +37,19 @@ public final class Consumer: Service, Sendable {
     let queue: String
     let prefetch: Int
     let handler: Handler
+    let settleOnArrival: ArrivalCheck?
     /// Set for an ordered consumer: its one handler task reads deliveries from here.
     private let inOrder: AsyncStream<(AMQPDelivery, Int)>.Continuation?
     private let inOrderStream: AsyncStream<(AMQPDelivery, Int)>?
     private let orderedTask = Mutex<Task<Void, Never>?>(nil)
 
     public init(config: AMQPConfiguration, topology: Topology = Topology(), queue: String, prefetch: Int = 100, ordered: Bool = false,
-                logger: Logger = Logger(label: "amqp.consumer"), handler: @escaping Handler) {
+                logger: Logger = Logger(label: "amqp.consumer"), settleOnArrival: ArrivalCheck? = nil, handler: @escaping Handler) {
         self.topology = topology
         self.queue = queue
         self.prefetch = prefetch
         self.handler = handler
+        self.settleOnArrival = settleOnArrival
         let ordered = ordered ? AsyncStream<(AMQPDelivery, Int)>.makeStream() : nil
         inOrder = ordered?.continuation
         inOrderStream = ordered?.stream
@@ -108,7 +114,11 @@ public final class Consumer: Service, Sendable {
                 for s in settlements where s.generation == generation { try c.settle(s.tag, s.outcome) }
 
                 if !stopping, let delivery = try c.nextDelivery() {
-                    dispatch(delivery, generation: generation)
+                    if let outcome = settleOnArrival?(delivery) {
+                        try c.settle(delivery.deliveryTag, outcome)
+                    } else {
+                        dispatch(delivery, generation: generation)
+                    }
                     continue
                 }
                 if !c.hasBufferedInput {

@@ -10,6 +10,9 @@ import Synchronization
 /// confirms are matched as they arrive. If the connection breaks, the publisher
 /// reconnects with backoff, declares its topology again and re-sends every message
 /// not yet confirmed — so a message may reach consumers twice, never zero times.
+/// Without `confirms` (for live-only messages that may be lost, never for events), `publish`
+/// returns once the message is written to the connection: no confirm round trip, and what
+/// was written before a connection broke is gone.
 /// A `Service`: its connection thread starts with the first publish or `run()` (never in
 /// `init`); on graceful shutdown it waits for the confirms of what was handed over, then closes.
 public final class Publisher: Service, Sendable {
@@ -27,11 +30,13 @@ public final class Publisher: Service, Sendable {
     private let thread: ConnectionThread
     let topology: Topology
     let maxInFlight: Int
+    let confirms: Bool
 
-    public init(config: AMQPConfiguration, topology: Topology = Topology(), maxInFlight: Int = 1000,
+    public init(config: AMQPConfiguration, topology: Topology = Topology(), maxInFlight: Int = 1000, confirms: Bool = true,
                 logger: Logger = Logger(label: "amqp.publisher")) {
         self.topology = topology
         self.maxInFlight = maxInFlight
+        self.confirms = confirms
         thread = ConnectionThread(config: config, logger: logger)
     }
 
@@ -49,7 +54,8 @@ public final class Publisher: Service, Sendable {
     /// Whether the publisher has a working connection right now (for readiness checks).
     public var isConnected: Bool { thread.isConnected }
 
-    /// Sends `message` and returns when the broker has confirmed it. Throws `AMQPError.nacked`
+    /// Sends `message` and returns when the broker has confirmed it (without `confirms`,
+    /// once it is written). Throws `AMQPError.nacked`
     /// if the broker refused it, `AMQPError.closed` if the publisher closed first, and
     /// `CancellationError` if the task is cancelled first (the message may still arrive).
     public func publish(_ message: AMQPMessage) async throws {
@@ -116,7 +122,9 @@ public final class Publisher: Service, Sendable {
             if stopping, idle, resend.isEmpty, unconfirmed.isEmpty { break }
 
             if connection == nil {
-                connection = thread.connect(topology: topology, backoff: &backoff) { c throws(AMQPError) in try c.enableConfirms() }
+                connection = thread.connect(topology: topology, backoff: &backoff) { [confirms] c throws(AMQPError) in
+                    if confirms { try c.enableConfirms() }
+                }
                 nextTag = 1
                 if connection != nil, !resend.isEmpty { thread.logger.info("AMQP publisher re-sending", metadata: ["count": "\(resend.count)"]) }
             }
@@ -141,8 +149,12 @@ public final class Publisher: Service, Sendable {
                     }
                     try c.publish(next.message)
                     resend.removeFirst()
-                    unconfirmed.append((nextTag, next))
-                    nextTag += 1
+                    if confirms {
+                        unconfirmed.append((nextTag, next))
+                        nextTag += 1
+                    } else {
+                        next.completion.succeed()
+                    }
                 }
                 for confirm in try c.readConfirms() { settle(confirm) }
                 let canSendMore = !resend.isEmpty && unconfirmed.count < maxInFlight

@@ -51,6 +51,35 @@ import Testing
         try await t.cleanUp(config)
     }
 
+    /// Live-only messages: no confirms, and the consumer acks those it needs no handler for
+    /// on its connection thread (a chat replica's own deliveries).
+    @Test func unconfirmedPublishesArriveInOrderAndSomeAreSettledOnArrival() async throws {
+        let t = TestTopology()
+        let publisher = Publisher(config: config, topology: t.topology, confirms: false)
+        let order = Mutex<[String]>([])
+        let consumer = Consumer(config: config, topology: t.topology, queue: t.queue, prefetch: 100, ordered: true,
+                                settleOnArrival: { $0.message.headers["skip"] == .string("yes") ? .ack : nil }) { delivery in
+            order.withLock { $0.append(delivery.message.messageId ?? "?") }
+            return .ack
+        }
+        consumer.start()
+        let count = 300
+        for i in 0..<count {
+            var message = t.message("m\(i)")
+            if i % 3 == 0 { message.headers["skip"] = .string("yes") }
+            try await publisher.publish(message)
+        }
+        let handled = (0..<count).filter { $0 % 3 != 0 }.map { "m\($0)" }
+        let all = await Received().wait(timeout: .seconds(30)) { _ in order.withLock { $0.count } == handled.count }
+        #expect(all)
+        #expect(order.withLock { $0 } == handled, "the handler saw the others only, in the order sent")
+        await consumer.close()
+        await publisher.close()
+        // Closing would give unacked deliveries back to the queue.
+        #expect(try await AMQPAdmin(config: config).messageCount(t.queue) == 0, "those settled on arrival were acked too")
+        try await t.cleanUp(config)
+    }
+
     @Test func propertiesAndHeadersArriveIntact() async throws {
         let t = TestTopology()
         let publisher = Publisher(config: config, topology: t.topology)

@@ -17,8 +17,9 @@ final class Deliveries: Service, Sendable {
     private let publisher: Publisher
     private let consumer: Consumer
     let logger: Logger
-    /// Publishing waits for the broker's confirm: a queue and one task keep that wait (and
-    /// any broker outage) away from the socket that sent the message, and keep the order.
+    /// Publishing waits for the connection thread (and, while the broker is away, for it to
+    /// come back): a queue and one task keep that wait away from the socket that sent the
+    /// message, and keep the order.
     private let outgoing: AsyncStream<RoomEvent>.Continuation
     private let queued: AsyncStream<RoomEvent>
 
@@ -31,11 +32,14 @@ final class Deliveries: Service, Sendable {
         let topology = Topology(
             exchanges: [exchange], queues: [Topology.Queue(queue, durable: false, messageTTL: 30_000, autoDelete: true)],
             bindings: [Topology.Binding(queue: queue, exchange: Self.exchange, routingKey: "")])
-        let publisher = Publisher(config: amqp, topology: Topology(exchanges: [exchange]), logger: logger)
+        // Live-only: no confirm round trip per message (a broker outage loses the live copy anyway).
+        let publisher = Publisher(config: amqp, topology: Topology(exchanges: [exchange]), confirms: false, logger: logger)
         self.publisher = publisher
         let ownId = replicaId
-        consumer = Consumer(config: amqp, topology: topology, queue: queue, ordered: true, logger: logger) { delivery in
-            if delivery.message.headers[Deliveries.replicaHeader] == .string(ownId) { return .ack }
+        // The replica's own deliveries come back through the fanout: acked on the connection
+        // thread as they arrive, never handed to a task.
+        consumer = Consumer(config: amqp, topology: topology, queue: queue, ordered: true, logger: logger,
+                            settleOnArrival: { $0.message.headers[Deliveries.replicaHeader] == .string(ownId) ? .ack : nil }) { delivery in
             guard let json = try? JSONValue.parse(delivery.message.body), let event = RoomEvent(json: json) else { return .reject(requeue: false) }
             deliver(event)
             return .ack
