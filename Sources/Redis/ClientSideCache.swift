@@ -17,8 +17,8 @@ import Synchronization
 public final class ClientSideCache: Sendable {
     public let prefixes: [String]
     public let name: String
-    private let state: Mutex<ClientSideCacheState>
-    private let tally = Mutex(Counts())
+    /// The entries and the counts, under one lock: a read takes it once.
+    private let state: Mutex<(cache: ClientSideCacheState, counts: Counts)>
 
     public struct Counts: Sendable, Equatable {
         public var hits = 0
@@ -35,13 +35,13 @@ public final class ClientSideCache: Sendable {
         self.prefixes = prefixes
         // CLIENT SETNAME refuses spaces and the like.
         self.name = String(name.map { $0.isLetter || $0.isNumber || "-_.:".contains($0) ? $0 : "-" })
-        state = Mutex(ClientSideCacheState(maxAge: maxAge, maxEntries: maxEntries, maxBytes: maxBytes))
+        state = Mutex((ClientSideCacheState(maxAge: maxAge, maxEntries: maxEntries, maxBytes: maxBytes), Counts()))
     }
 
-    public var counts: Counts { tally.withLock { $0 } }
+    public var counts: Counts { state.withLock { $0.counts } }
 
     /// Whether answers may come from here now (the tracking connection is live).
-    public var isLive: Bool { state.withLock { $0.live } }
+    public var isLive: Bool { state.withLock { $0.cache.live } }
 
     func tracks(_ key: String) -> Bool { tracks(bytes: key.utf8) }
 
@@ -54,26 +54,27 @@ public final class ClientSideCache: Sendable {
     /// The keys' values if every one is here; otherwise the ticket their read from Redis fills with.
     func lookup(_ keys: [String]) -> (values: [[UInt8]?]?, ticket: UInt64?) {
         let now = ContinuousClock.now
-        let result: (values: [[UInt8]?]?, ticket: UInt64?) = state.withLock { state in
+        return state.withLock { state in
             var values: [[UInt8]?] = []
             values.reserveCapacity(keys.count)
             for key in keys {
-                switch state.lookup(key, now: now) {
+                switch state.cache.lookup(key, now: now) {
                 case .hit(let value): values.append(value)
-                case .miss(let ticket): return (nil, ticket)
+                case .miss(let ticket):
+                    state.counts.misses += 1
+                    return (nil, ticket)
                 }
             }
+            state.counts.hits += 1
             return (values, nil)
         }
-        tally.withLock { if result.values == nil { $0.misses += 1 } else { $0.hits += 1 } }
-        return result
     }
 
     /// What Redis answered for `keys`, kept unless something changed since `ticket`.
     func fill(_ keys: [String], _ values: [[UInt8]?], ticket: UInt64) {
         let now = ContinuousClock.now
         state.withLock { state in
-            for (key, value) in zip(keys, values) { state.fill(key, value, ticket: ticket, now: now) }
+            for (key, value) in zip(keys, values) { state.cache.fill(key, value, ticket: ticket, now: now) }
         }
     }
 
@@ -87,15 +88,17 @@ public final class ClientSideCache: Sendable {
         return true
     }
 
-    func invalidate(_ keys: [String]) { state.withLock { $0.invalidate(keys) } }
-    func invalidateAll() { state.withLock { $0.invalidateAll() } }
+    func invalidate(_ keys: [String]) { state.withLock { $0.cache.invalidate(keys) } }
+    func invalidateAll() { state.withLock { $0.cache.invalidateAll() } }
 
     func linkUp() {
-        state.withLock { $0.linkUp() }
-        tally.withLock { $0.linksUp += 1 }
+        state.withLock { state in
+            state.cache.linkUp()
+            state.counts.linksUp += 1
+        }
     }
 
-    func linkDown() { state.withLock { $0.linkDown() } }
+    func linkDown() { state.withLock { $0.cache.linkDown() } }
 
     // MARK: the tracking connection
 

@@ -17,7 +17,10 @@ struct CacheEntries: Sendable {
         warn = ThrottledWarning(logger: logger)
     }
 
-    func fullKey(_ key: String) -> String { "\(prefix):\(key)" }
+    /// What every key of the cache named `prefix` begins with.
+    static func keyPrefix(_ prefix: String) -> String { prefix + ":" }
+
+    func fullKey(_ key: String) -> String { Self.keyPrefix(prefix) + key }
 
     /// The entry's bytes; nil on a miss or when Redis cannot be read.
     func read(_ fullKey: String) async -> [UInt8]? {

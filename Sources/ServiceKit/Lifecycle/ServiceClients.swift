@@ -16,7 +16,7 @@ public struct ServiceClients: Sendable {
         mongo = try MongoClient(uri: service.mongoURI, threads: service.mongoThreads, logger: logger)
         database = mongo.database(service.mongoDatabase)
         let cache = service.redisLocalCacheSeconds > 0
-            ? ClientSideCache(prefixes: [TokenDenyList.keyPrefix] + locallyCached.map { $0 + ":" }, maxAge: .seconds(service.redisLocalCacheSeconds),
+            ? ClientSideCache(prefixes: [TokenDenyList.keyPrefix] + locallyCached.map(CacheEntries.keyPrefix), maxAge: .seconds(service.redisLocalCacheSeconds),
                               name: "switchboard-\(service.consumerName)-cache")
             : nil
         redis = RedisClient(host: service.redisHost, port: service.redisPort, logger: logger, clientSideCache: cache)

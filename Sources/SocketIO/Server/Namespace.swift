@@ -47,13 +47,17 @@ public final class Namespace: Sendable {
     public func emit(to room: String, except: String? = nil, _ event: String, _ arguments: [JSONValue] = []) {
         let recipients = sockets(in: room).filter { $0.id != except }
         guard !recipients.isEmpty else { return }
-        let broadcast = EngineBroadcast(Connection.messages(SocketPacket(.event, namespace: name, payload: .array([.string(event)] + arguments))))
-        for socket in recipients { socket.connection.session.send(broadcast) }
+        broadcast(event, arguments, to: recipients)
     }
 
     /// `event` to every socket of the namespace.
     public func emit(_ event: String, _ arguments: [JSONValue] = []) {
         let recipients = state.withLock { Array($0.sockets.values) }
+        broadcast(event, arguments, to: recipients)
+    }
+
+    /// The event encoded and framed once, queued for every recipient.
+    private func broadcast(_ event: String, _ arguments: [JSONValue], to recipients: [Socket]) {
         let broadcast = EngineBroadcast(Connection.messages(SocketPacket(.event, namespace: name, payload: .array([.string(event)] + arguments))))
         for socket in recipients { socket.connection.session.send(broadcast) }
     }
