@@ -13,6 +13,10 @@ final class EngineInbox: Sendable {
 
     private let engine: EngineServer
     private let session: EngineSession
+    /// The connection's event loop: the engine's handling runs there, and so do the
+    /// application's handlers between their awaits — no hop to the task pool and back per
+    /// packet (what they await elsewhere comes back to the loop).
+    private let executor: EventLoopTaskExecutor
     private let limit: Int
     /// Called (off the event loop) when reading may go on after a pause.
     private let resumeReading: @Sendable () -> Void
@@ -27,9 +31,11 @@ final class EngineInbox: Sendable {
         var whenIdle: [@Sendable () -> Void] = []
     }
 
-    init(engine: EngineServer, session: EngineSession, limit: Int = 64, resumeReading: @escaping @Sendable () -> Void) {
+    init(engine: EngineServer, session: EngineSession, eventLoop: any EventLoop, limit: Int = 64,
+         resumeReading: @escaping @Sendable () -> Void) {
         self.engine = engine
         self.session = session
+        executor = EventLoopTaskExecutor(eventLoop)
         self.limit = limit
         self.resumeReading = resumeReading
     }
@@ -43,7 +49,7 @@ final class EngineInbox: Sendable {
             defer { s.running = true }
             return (!s.running, pause)
         }
-        if start { Task { await self.drain() } }
+        if start { Task(executorPreference: executor) { await self.drain() } }
         return pause
     }
 
@@ -97,5 +103,17 @@ final class EngineInbox: Sendable {
             return s.whenIdle
         }
         for body in idle { body() }
+    }
+}
+
+/// Runs tasks that prefer it on one event loop (jobs are queued with `execute`).
+final class EventLoopTaskExecutor: TaskExecutor {
+    let eventLoop: any EventLoop
+
+    init(_ eventLoop: any EventLoop) { self.eventLoop = eventLoop }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        eventLoop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
     }
 }

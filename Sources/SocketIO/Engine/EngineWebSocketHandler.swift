@@ -67,7 +67,7 @@ final class EngineWebSocketHandler: ChannelDuplexHandler {
 
     private func serve(_ session: EngineSession, context: ChannelHandlerContext, opened: Bool) {
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let inbox = EngineInbox(engine: engine, session: session) {
+        let inbox = EngineInbox(engine: engine, session: session, eventLoop: context.eventLoop) {
             handler.eventLoop.execute { handler.value.resumeReads() }
         }
         phase = .serving(session, inbox)

@@ -3,6 +3,8 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdCore
 import Logging
+import NIOCore
+import NIOPosix
 
 /// Engine.IO servers mounted at paths of one Hummingbird application: long-polling as
 /// routes, WebSocket through the HTTP/1 upgrade (which sees only the request head).
@@ -36,12 +38,13 @@ public struct EngineMounts: Sendable {
 
     /// An application serving nothing but the mounted servers (conformance and benchmark set-ups).
     public func application(host: String, port: Int, maxPayload: Int, serverName: String, logger: Logger,
-                            grace: Duration = .seconds(10)) -> some ApplicationProtocol {
+                            grace: Duration = .seconds(10), eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) -> some ApplicationProtocol {
         let router = Router()
         addRoutes(to: router)
         return Application(
             router: router, server: serverBuilder(maxPayload: maxPayload, grace: grace),
-            configuration: .init(address: .hostname(host, port: port), serverName: serverName), logger: logger)
+            configuration: .init(address: .hostname(host, port: port), serverName: serverName),
+            eventLoopGroupProvider: .shared(eventLoopGroup), logger: logger)
     }
 
     static func matches(_ path: String, _ mount: String) -> Bool {

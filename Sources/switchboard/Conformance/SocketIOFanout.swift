@@ -1,6 +1,7 @@
 import ArgumentParser
 import Hummingbird
 import Logging
+import NIOPosix
 import ServiceKit
 import SocketIO
 
@@ -16,6 +17,9 @@ struct SocketIOFanoutCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: "Port.")
     var port = 3950
+
+    @Option(name: .long, help: "Event loop threads (0: one per core).")
+    var eventLoops = 0
 
     func run() async throws {
         ServiceLogging.bootstrap(level: .warning, format: .text)
@@ -35,7 +39,8 @@ struct SocketIOFanoutCommand: AsyncParsableCommand {
         }
         let engine = EngineServer(handler: sockets, logger: logger)
         try await EngineMounts([("/socket.io", engine)]).application(
-            host: host, port: port, maxPayload: engine.configuration.maxPayload, serverName: "switchboard-socketio-fanout", logger: logger
+            host: host, port: port, maxPayload: engine.configuration.maxPayload, serverName: "switchboard-socketio-fanout", logger: logger,
+            eventLoopGroup: eventLoops > 0 ? MultiThreadedEventLoopGroup(numberOfThreads: eventLoops) : MultiThreadedEventLoopGroup.singleton
         ).runService()
     }
 }
