@@ -29,7 +29,9 @@ public func buildChatApplication(_ config: ChatConfiguration, logger: Logger, ro
     // (an AccessTokenCheck given a VerifiedTokens uses it as it is).
     let verifier = VerifiedTokens(JWKSVerifier(url: service.jwksURL, logger: logger))
     let denyList = TokenDenyList(redis: redis, logger: logger)
-    ChatSockets(store: store, membership: membership, live: live, access: AccessTokenCheck(verifier: verifier, denyList: denyList), logger: logger)
+    let limits = SocketLimits(limits: config.flood, typingInterval: .milliseconds(config.typingIntervalMilliseconds))
+    ChatSockets(store: store, membership: membership, live: live, access: AccessTokenCheck(verifier: verifier, denyList: denyList),
+                limits: limits, logger: logger)
         .install(on: namespace)
     let engine = EngineServer(configuration: config.engine, handler: sockets, logger: logger)
     let mounts = EngineMounts([("/socket.io", engine)])

@@ -12,6 +12,11 @@ public struct ChatConfiguration: Sendable {
     public var engine: EngineConfiguration
     /// `CHAT_CONNECT_TIMEOUT_MS` (45000): a client that joins no namespace is dropped.
     public var connectTimeoutMilliseconds: Int
+    /// `CHAT_SOCKET_EVENTS_PER_SECOND` (20), `CHAT_SOCKET_EVENT_BURST` (40), `CHAT_USER_EVENTS_PER_SECOND` (40),
+    /// `CHAT_USER_EVENT_BURST` (80), `CHAT_SOCKETS_PER_USER` (20): flood limits, per replica.
+    public var flood: FloodLimits
+    /// `CHAT_TYPING_INTERVAL_MS` (2000): a user's typing indicator is relayed at most this often per chat.
+    public var typingIntervalMilliseconds: Int
 
     public static func load(from env: Environment = Environment()) throws -> ChatConfiguration {
         ChatConfiguration(
@@ -22,6 +27,13 @@ public struct ChatConfiguration: Sendable {
                 pingInterval: .milliseconds(try env.int("CHAT_PING_INTERVAL_MS", default: 25_000, in: 100...300_000)),
                 pingTimeout: .milliseconds(try env.int("CHAT_PING_TIMEOUT_MS", default: 20_000, in: 100...300_000)),
                 maxPayload: try env.int("CHAT_MAX_PAYLOAD_BYTES", default: 1_000_000, in: 1024...(16 * 1024 * 1024))),
-            connectTimeoutMilliseconds: try env.int("CHAT_CONNECT_TIMEOUT_MS", default: 45_000, in: 100...600_000))
+            connectTimeoutMilliseconds: try env.int("CHAT_CONNECT_TIMEOUT_MS", default: 45_000, in: 100...600_000),
+            flood: FloodLimits(
+                socketEventsPerSecond: Double(try env.int("CHAT_SOCKET_EVENTS_PER_SECOND", default: 20, in: 1...100_000)),
+                socketEventBurst: Double(try env.int("CHAT_SOCKET_EVENT_BURST", default: 40, in: 1...100_000)),
+                userEventsPerSecond: Double(try env.int("CHAT_USER_EVENTS_PER_SECOND", default: 40, in: 1...100_000)),
+                userEventBurst: Double(try env.int("CHAT_USER_EVENT_BURST", default: 80, in: 1...100_000)),
+                socketsPerUser: try env.int("CHAT_SOCKETS_PER_USER", default: 20, in: 1...10_000)),
+            typingIntervalMilliseconds: try env.int("CHAT_TYPING_INTERVAL_MS", default: 2000, in: 100...60_000))
     }
 }

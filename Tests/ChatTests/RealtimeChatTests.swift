@@ -115,3 +115,48 @@ extension ChatTests {
     }
 }
 }
+
+/// Typing indicators across replicas, flood limits and the cap on a user's sockets, with
+/// python-socketio against two chat replicas (low limits, so the test is quick).
+extension ChatTests {
+@Suite struct TypingAndFloodTests {
+    @Test func typingReachesTheRoomOnceAndFloodsAreRefusedUnstored() async throws {
+        let limits = ["CHAT_SOCKET_EVENTS_PER_SECOND": "2", "CHAT_SOCKET_EVENT_BURST": "10", "CHAT_USER_EVENTS_PER_SECOND": "1000",
+                      "CHAT_USER_EVENT_BURST": "1000", "CHAT_SOCKETS_PER_USER": "4", "CHAT_TYPING_INTERVAL_MS": "5000"]
+        try await Stack.run(chatReplicas: 2, chatEnvironment: limits) { stack in
+            let (ada, bob, eve) = (try await stack.user("Ada"), try await stack.user("Bob"), try await stack.user("Eve"))
+            try await stack.connect(ada, bob)
+            let chat = try #require(try await stack.directChat(ada, with: bob).chatId)
+            for replica in stack.chats {
+                let ready = await eventually(timeout: .seconds(20)) { try await replica.execute(uri: "/ready", method: .get) { $0.status == .ok } }
+                #expect(ready)
+            }
+            let flood = 40
+            let seen = try await runChatClients([
+                "http://127.0.0.1:\(stack.chats[0].port!)", "http://127.0.0.1:\(stack.chats[1].port!)",
+                ada.token, bob.token, eve.token, chat, String(flood),
+            ], script: "typing_and_floods.py")
+            #expect(seen["joins"] as? [Bool] == [true, true])
+            #expect(seen["typingAcks"] as? [Bool] == [true, true, true] && seen["stopAck"] as? Bool == true)
+            let heard = (seen["bobHeard"] as? [[Any]] ?? []).map { ($0[0] as? String ?? "", ($0[1] as? [String: Any])?["userId"] as? String, ($0[1] as? [String: Any])?["chatId"] as? String) }
+            #expect(heard.map(\.0) == ["typing", "stopTyping"], "Bob, on the other replica, hears one start (three were sent) and the stop: \(heard)")
+            #expect(heard.allSatisfy { $0.1 == ada.id && $0.2 == chat })
+            #expect((seen["adaHeard"] as? [Any])?.isEmpty == true, "the typist's own socket hears nothing")
+            #expect(((seen["eveTyping"] as? [String: Any])?["error"] as? [String: Any])?["code"] as? String == "not_found")
+
+            // 40 at once against a burst of 10 (less the join) and 2 a second.
+            let stored = try #require(seen["floodStored"] as? Int), refused = try #require(seen["floodRefusedCount"] as? Int)
+            #expect(stored + refused == flood)
+            #expect((9...14).contains(stored), "the burst and what came back meanwhile: \(stored)")
+            #expect(seen["floodRefused"] as? [String] == ["rate_limited"])
+            try await stack.chats[0].execute(uri: "/messages/\(chat)?limit=100", method: .get, headers: ada.bearer) { response in
+                #expect(jsonArray(response).count == stored, "a refused message is not stored")
+            }
+
+            #expect(seen["adaSockets"] as? Int == 4, "four sockets is Ada's cap")
+            #expect(seen["refusalMessage"] as? String == "Too many connections for this user")
+            #expect(seen["afterClosingOne"] as? String == "connected", "a closed socket frees its place")
+        }
+    }
+}
+}

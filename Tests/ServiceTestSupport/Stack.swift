@@ -30,14 +30,19 @@ public struct Stack: Sendable {
     /// The routes each service registered.
     public let routes: RouteCatalog
 
-    /// `redisPort` for profile and request (the fault Redis, for outage tests).
+    /// `redisPort` for profile and request (the fault Redis, for outage tests); `chatEnvironment`
+    /// adds to (or overrides) the chat replicas' settings.
     public static func run(
-        redisPort: Int = TestServers.redisPort, chatReplicas: Int = 0, _ body: @escaping @Sendable (Stack) async throws -> Void
+        redisPort: Int = TestServers.redisPort, chatReplicas: Int = 0, chatEnvironment: [String: String] = [:],
+        _ body: @escaping @Sendable (Stack) async throws -> Void
     ) async throws {
-        try await TestServers.serviceStacks.withLock { try await runStack(redisPort: redisPort, chatReplicas: chatReplicas, body) }
+        try await TestServers.serviceStacks.withLock {
+            try await runStack(redisPort: redisPort, chatReplicas: chatReplicas, chatEnvironment: chatEnvironment, body)
+        }
     }
 
-    private static func runStack(redisPort: Int, chatReplicas: Int, _ body: @escaping @Sendable (Stack) async throws -> Void) async throws {
+    private static func runStack(redisPort: Int, chatReplicas: Int, chatEnvironment: [String: String],
+                                 _ body: @escaping @Sendable (Stack) async throws -> Void) async throws {
         let names = (auth: TestServers.uniqueName("auth"), profile: TestServers.uniqueName("profile"), request: TestServers.uniqueName("request"),
                      chat: TestServers.uniqueName("chat"))
         let common = ["MONGO_URI": TestServers.mongoURI, "AMQP_PORT": String(TestServers.amqpPort), "LOG_LEVEL": "warning", "SHUTDOWN_GRACE_SECONDS": "3"]
@@ -62,7 +67,7 @@ public struct Stack: Sendable {
                     logger: Logger(label: "request"), routes: routes)
                 let chatConfig = try ChatConfiguration.load(from: Environment(services.merging([
                     "MONGO_DATABASE": names.chat, "EVENTS_CONSUMER_NAME": names.chat,
-                ]) { _, n in n }))
+                ]) { _, n in n }.merging(chatEnvironment) { _, n in n }))
                 try await profileApp.test(.router) { profile in
                     try await requestApp.test(.router) { request in
                         try await live(replicas: chatReplicas, of: { try await buildChatApplication(chatConfig, logger: Logger(label: "chat"), routes: routes) }, []) { chats in

@@ -8,27 +8,48 @@ import SocketIO
 /// `auth.token`, `Authorization: Bearer`, or the `token` cookie); `joinChat {chatId}`
 /// puts a participant's socket in the chat's room; `sendMessage {chatId, text}` stores
 /// the message, acknowledges it with the stored message, and sends `receiveMessage`
-/// to the room, the sender included. Refusals come back in the acknowledgement (or as
-/// `chatError`); a refused join also emits `error`, as the reference did.
+/// to the room, the sender included; `typing` / `stopTyping {chatId}` tell the rest of the
+/// room (live only). Refusals come back in the acknowledgement (or as `chatError`); a
+/// refused join also emits `error`, as the reference did. Every event a socket sends counts
+/// against its own and its user's flood limits, and a user has at most so many sockets.
 struct ChatSockets: Sendable {
     let store: any ChatStore
     let membership: Membership
     let live: LiveMessages
     let access: AccessTokenCheck
+    let limits: SocketLimits
     let logger: Logger
 
     func install(on namespace: Namespace) {
         namespace.authorize { socket in
-            socket[data: "userId"] = try await authenticate(socket.handshake)
+            let userId = try await authenticate(socket.handshake)
+            // Counted from here; every admitted socket reaches onConnection, and its disconnect.
+            guard limits.admit(socket: socket.id, user: userId) else { throw SocketConnectionRefused("Too many connections for this user") }
+            socket[data: "userId"] = userId
         }
         namespace.onConnection { socket in
-            socket.on("joinChat") { arguments, ack in await join(socket, arguments, ack) }
-            socket.on("leaveChat") { arguments, ack in
+            guard let userId = socket[data: "userId"] else { return }
+            socket.onDisconnect { _ in limits.disconnected(socket: socket.id, user: userId) }
+            on(socket, "joinChat") { arguments, ack in await join(socket, arguments, ack) }
+            on(socket, "leaveChat") { arguments, ack in
                 guard let chatId = Self.chatId(in: arguments) else { return reply(socket, ack, error: "invalid_id", "chatId is required") }
                 socket.leave(LiveMessages.room(chatId))
                 ack?([["ok": true, "chatId": .string(chatId)]])
             }
-            socket.on("sendMessage") { arguments, ack in await send(socket, arguments, ack) }
+            on(socket, "sendMessage") { arguments, ack in await send(socket, arguments, ack) }
+            on(socket, "typing") { arguments, ack in await typing(socket, arguments, ack, started: true) }
+            on(socket, "stopTyping") { arguments, ack in await typing(socket, arguments, ack, started: false) }
+        }
+    }
+
+    /// `handler` for `event`, once the socket's and its user's flood limits allow it; beyond
+    /// them the event is refused (`rate_limited`) and nothing of it is done or stored.
+    private func on(_ socket: Socket, _ event: String, _ handler: @escaping Socket.EventHandler) {
+        socket.on(event) { arguments, ack in
+            guard let userId = socket[data: "userId"], limits.allows(socket: socket.id, user: userId) else {
+                return reply(socket, ack, error: "rate_limited", "Too many events: slow down")
+            }
+            await handler(arguments, ack)
         }
     }
 
@@ -102,6 +123,21 @@ struct ChatSockets: Sendable {
             logger.error("sendMessage failed: \(error)", metadata: ["chatId": "\(chatId)"])
             reply(socket, ack, error: "unavailable", "The message was not stored; try again")
         }
+    }
+
+    /// Relayed to the rest of the room at most once per interval per user and chat; a stop
+    /// only after a relayed start. Participants only.
+    func typing(_ socket: Socket, _ arguments: [JSONValue], _ ack: Acknowledgement?, started: Bool) async {
+        guard let userId = socket[data: "userId"] else { return }
+        guard let chatId = Self.chatId(in: arguments) else { return reply(socket, ack, error: "invalid_id", "chatId must be a chat id (24 hex digits)") }
+        do {
+            guard try await membership.isParticipant(userId, of: chatId) else { return reply(socket, ack, error: "not_found", "Chat not found") }
+        } catch {
+            return reply(socket, ack, error: "unavailable", "Try again shortly")
+        }
+        let relayed = started ? limits.relaysTypingStart(user: userId, chat: chatId) : limits.relaysTypingStop(user: userId, chat: chatId)
+        if relayed { live.typing(userId, in: chatId, started: started, except: socket.id) }
+        ack?([["ok": true, "chatId": .string(chatId)]])
     }
 
     /// A refusal: in the acknowledgement when the client asked for one, else as `chatError`.

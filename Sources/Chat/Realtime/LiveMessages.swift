@@ -6,11 +6,14 @@ enum RoomEvent: Sendable, Equatable {
     case message(chatId: String, payload: JSONValue)
     /// A participant left or was removed (or their account was deleted): their sockets stop hearing the chat.
     case left(chatId: String, userId: String)
+    /// A participant started (or stopped) typing: live only, never stored.
+    case typing(chatId: String, userId: String, started: Bool)
 
     var chatId: String {
         switch self {
         case .message(let chatId, _): chatId
         case .left(let chatId, _): chatId
+        case .typing(let chatId, _, _): chatId
         }
     }
 
@@ -20,6 +23,8 @@ enum RoomEvent: Sendable, Equatable {
         switch self {
         case .message(let chatId, let payload): ["type": "message", "chatId": .string(chatId), "payload": payload]
         case .left(let chatId, let userId): ["type": "left", "chatId": .string(chatId), "userId": .string(userId)]
+        case .typing(let chatId, let userId, let started):
+            ["type": started ? "typing" : "stopTyping", "chatId": .string(chatId), "userId": .string(userId)]
         }
     }
 
@@ -32,6 +37,9 @@ enum RoomEvent: Sendable, Equatable {
         case "left":
             guard let userId = json["userId"]?.stringValue else { return nil }
             self = .left(chatId: chatId, userId: userId)
+        case let type? where type == "typing" || type == "stopTyping":
+            guard let userId = json["userId"]?.stringValue else { return nil }
+            self = .typing(chatId: chatId, userId: userId, started: type == "typing")
         default:
             return nil
         }
@@ -65,11 +73,20 @@ final class LiveMessages: Sendable {
         deliveries?.publish(.left(chatId: chatId, userId: userId))
     }
 
+    /// Someone's typing indicator, to the rest of the room here (`except` their socket) and on the other replicas.
+    func typing(_ userId: String, in chatId: String, started: Bool, except socketId: String) {
+        let event = RoomEvent.typing(chatId: chatId, userId: userId, started: started)
+        Self.apply(event, on: namespace, except: socketId)
+        deliveries?.publish(event)
+    }
+
     /// Applies an event to this replica's sockets (also events from other replicas).
-    static func apply(_ event: RoomEvent, on namespace: Namespace) {
+    static func apply(_ event: RoomEvent, on namespace: Namespace, except socketId: String? = nil) {
         switch event {
         case .message(let chatId, let payload):
             namespace.emit(to: room(chatId), "receiveMessage", [payload])
+        case .typing(let chatId, let userId, let started):
+            namespace.emit(to: room(chatId), except: socketId, started ? "typing" : "stopTyping", [["chatId": .string(chatId), "userId": .string(userId)]])
         case .left(let chatId, let userId):
             let room = room(chatId)
             for socket in namespace.sockets(in: room) where socket[data: "userId"] == userId { socket.leave(room) }

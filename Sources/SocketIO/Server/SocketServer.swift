@@ -99,6 +99,9 @@ public final class SocketServer: EngineHandler {
         connection.send(SocketPacket(.connect, namespace: namespace.name, payload: ["sid": .string(socket.id)]))
         await connection.session.written()
         await namespace.connected(socket)
+        // The session may have ended while the CONNECT was written, its sockets removed before
+        // this one was added: it goes now, so its disconnect handlers run as for any other.
+        if connection.session.isClosed { await namespace.remove(socket, reason: "transport close") }
     }
 }
 
