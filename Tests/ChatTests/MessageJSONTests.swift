@@ -8,9 +8,9 @@ import Testing
 /// it: the same keys in the same order, the same dates (REST answers still come from the
 /// encoder, so a client comparing the two sees no difference).
 @Suite struct MessageJSONTests {
-    static func message(at date: Date, file: FileRef?, text: String = "hi \"there\" \\ ✓ \u{1}") -> MessageView {
+    static func message(at date: Date, file: FileRef?, text: String = "hi \"there\" \\ ✓ \u{1}", editedAt: Date? = nil) -> MessageView {
         MessageView(Message(_id: ObjectId(), chatId: ObjectId().hex, senderId: ObjectId().hex, text: text, file: file,
-                            readBy: [ObjectId().hex, ObjectId().hex], createdAt: date))
+                            readBy: [ObjectId().hex, ObjectId().hex], createdAt: date, editedAt: editedAt))
     }
 
     @Test func isWhatTheEncoderMakes() throws {
@@ -20,7 +20,8 @@ import Testing
         var dates = [0, 1, 59.999, 86_399.5, 86_400, 951_782_400, 951_868_799.9, 1_780_000_000.25, 7_258_118_400].map(Date.init(timeIntervalSince1970:))
         dates += (0..<2000).map { _ in Date(timeIntervalSince1970: Double.random(in: 0..<7_258_118_400, using: &generator)) }
         for date in dates {
-            for view in [Self.message(at: date, file: nil), Self.message(at: date, file: file)] {
+            for view in [Self.message(at: date, file: nil), Self.message(at: date, file: file),
+                         Self.message(at: date, file: file, editedAt: date.addingTimeInterval(61.5))] {
                 let expected = try JSONValue(encoding: view)
                 #expect(view.json == expected, "\(date.timeIntervalSince1970)")
                 #expect(view.json.serialized() == expected.serialized())
@@ -31,7 +32,8 @@ import Testing
     /// What crosses to the other replicas comes back as it went; anything else is refused.
     @Test func roomEventsCrossAsTheyWent() throws {
         let view = Self.message(at: Date(), file: nil)
-        for event in [RoomEvent.message(chatId: view.chatId, payload: view.json), .left(chatId: view.chatId, userId: view.senderId)] {
+        for event in [RoomEvent.message(chatId: view.chatId, payload: view.json), .left(chatId: view.chatId, userId: view.senderId),
+                      .edited(chatId: view.chatId, payload: view.json), .deleted(chatId: view.chatId, messageId: view.id)] {
             #expect(RoomEvent(json: try JSONValue.parse(event.json.serialized())) == event)
         }
         for text in [#"{}"#, #"{"type":"message","chatId":"c"}"#, #"{"type":"message","chatId":"c","payload":"x"}"#,

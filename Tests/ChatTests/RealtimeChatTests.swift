@@ -1,3 +1,4 @@
+import BSON
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -156,6 +157,50 @@ extension ChatTests {
             #expect(seen["adaSockets"] as? Int == 4, "four sockets is Ada's cap")
             #expect(seen["refusalMessage"] as? String == "Too many connections for this user")
             #expect(seen["afterClosingOne"] as? String == "connected", "a closed socket frees its place")
+        }
+    }
+}
+}
+
+/// Editing and deleting: the sender only, every member's socket hears it on every replica,
+/// and the history and the chat list show it.
+extension ChatTests {
+@Suite struct MessageEditTests {
+    @Test func theSenderEditsAndDeletesAndEveryReplicaHearsIt() async throws {
+        try await Stack.run(chatReplicas: 2) { stack in
+            let (ada, bob, eve) = (try await stack.user("Ada"), try await stack.user("Bob"), try await stack.user("Eve"))
+            try await stack.connect(ada, bob)
+            let chat = try #require(try await stack.directChat(ada, with: bob).chatId)
+            for replica in stack.chats {
+                let ready = await eventually(timeout: .seconds(20)) { try await replica.execute(uri: "/ready", method: .get) { $0.status == .ok } }
+                #expect(ready)
+            }
+            let seen = try await runChatClients([
+                "http://127.0.0.1:\(stack.chats[0].port!)", "http://127.0.0.1:\(stack.chats[1].port!)",
+                ada.token, bob.token, eve.token, chat,
+            ], script: "edits.py")
+            let ids = try #require(seen["ids"] as? [String])
+            #expect(seen["bobEdit"] as? Int == 403 && seen["bobDelete"] as? Int == 403, "a fellow member cannot touch Ada's message")
+            #expect(seen["eveEdit"] as? Int == 404, "for an outsider the chat does not exist")
+            #expect(seen["emptyEdit"] as? Int == 400 && seen["wrongType"] as? Int == 400 && seen["otherChatsMessage"] as? Int == 404)
+            let edit = seen["adaEdit"] as? [Any]
+            let edited = edit?.last as? [String: Any]
+            #expect(edit?.first as? Int == 200 && edited?["text"] as? String == "second, edited" && edited?["_id"] as? String == ids[1])
+            #expect(edited?["editedAt"] as? String != nil && edited?["updatedAt"] as? String == edited?["editedAt"] as? String)
+            #expect(seen["adaDelete"] as? Int == 204 && seen["adaDeleteAgain"] as? Int == 404)
+
+            #expect(seen["bobHeardBoth"] as? Bool == true)
+            for listener in ["bobHeard", "adaHeard"] {
+                let heard = seen[listener] as? [[Any]] ?? []
+                #expect(heard.map { $0[0] as? String } == ["messageEdited", "messageDeleted"], "\(listener): \(heard)")
+                #expect((heard.first?[1] as? [String: Any])?["text"] as? String == "second, edited")
+                let deleted = heard.last?[1] as? [String: Any]
+                #expect(deleted?["messageId"] as? String == ids[1] && deleted?["chatId"] as? String == chat)
+            }
+            #expect(seen["history"] as? [String] == ["first"], "the deleted message is gone from the history")
+            #expect(seen["preview"] as? String == "first", "and the chat's preview falls back to the message before it")
+            let left = try await stack.chatDB.collection("messages", of: BSONDocument.self).count(.eq("chatId", chat))
+            #expect(left == 1)
         }
     }
 }

@@ -35,6 +35,11 @@ struct ChatFiles: Sendable {
         return try await bucket.download(id)
     }
 
+    func delete(_ file: FileRef) async throws {
+        guard let id = ObjectId(file.fileId) else { return }
+        try await bucket.delete(id)
+    }
+
     /// A name safe to show and to put in a header: no path, no quotes or control characters.
     static func cleanName(_ raw: String?) -> String {
         let base = (raw ?? "").split(whereSeparator: { $0 == "/" || $0 == "\\" }).last.map(String.init) ?? ""

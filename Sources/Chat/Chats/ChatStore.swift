@@ -26,6 +26,13 @@ public protocol ChatStore: Sendable {
     func markRead(chatId: String, userId: String) async throws
     /// The message a file was sent with.
     func message(fileId: String) async throws -> Message?
+    func message(id: ObjectId, chatId: String) async throws -> Message?
+    /// The sender's message with its new text (the chat's preview too, if it is the newest);
+    /// nil when the chat has no such message of theirs.
+    func editMessage(id: ObjectId, chatId: String, senderId: String, text: String, now: Date) async throws -> Message?
+    /// Removes the sender's message (the chat's preview falls back to the newest one left);
+    /// the message removed, nil when the chat has no such message of theirs.
+    func deleteMessage(id: ObjectId, chatId: String, senderId: String) async throws -> Message?
 
     /// Takes a deleted account out of every chat and connection; the chats it was in.
     func forget(userId: String, session: MongoSession?) async throws -> [String]
@@ -193,6 +200,31 @@ public struct MongoChatStore: ChatStore {
 
     public func message(fileId: String) async throws -> Message? {
         try await messages.findOne(.eq("file.fileId", fileId))
+    }
+
+    public func message(id: ObjectId, chatId: String) async throws -> Message? {
+        try await messages.findOne(.eq("_id", id) && .eq("chatId", chatId))
+    }
+
+    public func editMessage(id: ObjectId, chatId: String, senderId: String, text: String, now: Date) async throws -> Message? {
+        let mine: Filter = .eq("_id", id) && .eq("chatId", chatId) && .eq("senderId", senderId)
+        guard let edited = try await messages.findOneAndUpdate(mine, Update.set("text", text).set("editedAt", now)) else { return nil }
+        guard let chat = ObjectId(chatId) else { return edited }
+        recentActivity.edited(chatId: chat, LastMessage(edited))
+        _ = try await chats.updateOne(.eq("_id", chat) && .eq("lastMessage.messageId", id.hex), Update.set("lastMessage.text", text))
+        return edited
+    }
+
+    public func deleteMessage(id: ObjectId, chatId: String, senderId: String) async throws -> Message? {
+        let mine: Filter = .eq("_id", id) && .eq("chatId", chatId) && .eq("senderId", senderId)
+        guard let deleted = try await messages.findOneAndDelete(mine) else { return nil }
+        guard let chat = ObjectId(chatId) else { return deleted }
+        recentActivity.deleted(chatId: chat, messageId: id.hex)
+        // Only where it was the preview: the newest message left takes its place.
+        let update = try await messages(chatId: chatId, before: nil, limit: 1).first.map { Update.set("lastMessage", try BSONEncoder().encode(LastMessage($0))) }
+            ?? Update.unset("lastMessage")
+        _ = try await chats.updateOne(.eq("_id", chat) && .eq("lastMessage.messageId", id.hex), update)
+        return deleted
     }
 
     // MARK: accounts

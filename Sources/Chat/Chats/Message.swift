@@ -10,6 +10,19 @@ public struct Message: Codable, Sendable, Equatable {
     public var file: FileRef?
     public var readBy: [String]
     public var createdAt: Date
+    /// When the sender last changed the text; nil if never.
+    public var editedAt: Date?
+
+    public init(_id: ObjectId, chatId: String, senderId: String, text: String, file: FileRef?, readBy: [String], createdAt: Date, editedAt: Date? = nil) {
+        self._id = _id
+        self.chatId = chatId
+        self.senderId = senderId
+        self.text = text
+        self.file = file
+        self.readBy = readBy
+        self.createdAt = createdAt
+        self.editedAt = editedAt
+    }
 }
 
 /// A file sent in a chat, its bytes in GridFS.
@@ -36,6 +49,8 @@ public struct MessageView: Codable, Sendable, Equatable {
     public var file: FileView?
     public var readBy: [String]
     public var createdAt: Date
+    /// Only on an edited message (`updatedAt` is then the same time).
+    public var editedAt: Date?
     public var updatedAt: Date
 
     public init(_ message: Message) {
@@ -47,7 +62,8 @@ public struct MessageView: Codable, Sendable, Equatable {
         file = message.file.map(FileView.init)
         readBy = message.readBy
         createdAt = message.createdAt
-        updatedAt = message.createdAt
+        editedAt = message.editedAt
+        updatedAt = message.editedAt ?? message.createdAt
     }
 }
 

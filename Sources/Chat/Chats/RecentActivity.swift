@@ -40,6 +40,20 @@ public final class RecentActivity: Service, Sendable {
         }
     }
 
+    /// A message was edited: a preview of it not written yet takes its new text.
+    public func edited(chatId: ObjectId, _ last: LastMessage) {
+        pending.withLock { pending in
+            if pending[chatId]?.messageId == last.messageId { pending[chatId] = last }
+        }
+    }
+
+    /// A message was deleted: a preview of it not written yet is dropped.
+    public func deleted(chatId: ObjectId, messageId: String) {
+        pending.withLock { pending in
+            if pending[chatId]?.messageId == messageId { pending[chatId] = nil }
+        }
+    }
+
     /// The chat with the newest of its stored last message, this process's one not written
     /// yet, and `seen` (one read from the messages themselves).
     public func overlay(_ chat: Chat, seen: LastMessage? = nil) -> Chat {

@@ -6,6 +6,10 @@ enum RoomEvent: Sendable, Equatable {
     case message(chatId: String, payload: JSONValue)
     /// A participant left or was removed (or their account was deleted): their sockets stop hearing the chat.
     case left(chatId: String, userId: String)
+    /// The sender changed a message's text: its new value (`MessageView.json`).
+    case edited(chatId: String, payload: JSONValue)
+    /// The sender deleted a message.
+    case deleted(chatId: String, messageId: String)
     /// A participant started (or stopped) typing: live only, never stored.
     case typing(chatId: String, userId: String, started: Bool)
 
@@ -13,6 +17,8 @@ enum RoomEvent: Sendable, Equatable {
         switch self {
         case .message(let chatId, _): chatId
         case .left(let chatId, _): chatId
+        case .edited(let chatId, _): chatId
+        case .deleted(let chatId, _): chatId
         case .typing(let chatId, _, _): chatId
         }
     }
@@ -23,6 +29,8 @@ enum RoomEvent: Sendable, Equatable {
         switch self {
         case .message(let chatId, let payload): ["type": "message", "chatId": .string(chatId), "payload": payload]
         case .left(let chatId, let userId): ["type": "left", "chatId": .string(chatId), "userId": .string(userId)]
+        case .edited(let chatId, let payload): ["type": "edited", "chatId": .string(chatId), "payload": payload]
+        case .deleted(let chatId, let messageId): ["type": "deleted", "chatId": .string(chatId), "messageId": .string(messageId)]
         case .typing(let chatId, let userId, let started):
             ["type": started ? "typing" : "stopTyping", "chatId": .string(chatId), "userId": .string(userId)]
         }
@@ -31,9 +39,12 @@ enum RoomEvent: Sendable, Equatable {
     init?(json: JSONValue) {
         guard let chatId = json["chatId"]?.stringValue else { return nil }
         switch json["type"]?.stringValue {
-        case "message":
+        case "message", "edited":
             guard let payload = json["payload"], payload.isObject else { return nil }
-            self = .message(chatId: chatId, payload: payload)
+            self = json["type"]?.stringValue == "message" ? .message(chatId: chatId, payload: payload) : .edited(chatId: chatId, payload: payload)
+        case "deleted":
+            guard let messageId = json["messageId"]?.stringValue else { return nil }
+            self = .deleted(chatId: chatId, messageId: messageId)
         case "left":
             guard let userId = json["userId"]?.stringValue else { return nil }
             self = .left(chatId: chatId, userId: userId)
@@ -73,6 +84,12 @@ final class LiveMessages: Sendable {
         deliveries?.publish(.left(chatId: chatId, userId: userId))
     }
 
+    /// An edit or a deletion, to every socket in the room on every replica.
+    func tell(_ event: RoomEvent) {
+        Self.apply(event, on: namespace)
+        deliveries?.publish(event)
+    }
+
     /// Someone's typing indicator, to the rest of the room here (`except` their socket) and on the other replicas.
     func typing(_ userId: String, in chatId: String, started: Bool, except socketId: String) {
         let event = RoomEvent.typing(chatId: chatId, userId: userId, started: started)
@@ -85,6 +102,14 @@ final class LiveMessages: Sendable {
         switch event {
         case .message(let chatId, let payload):
             namespace.emit(to: room(chatId), "receiveMessage", [payload])
+        case .edited(let chatId, let payload):
+            namespace.emit(to: room(chatId), "messageEdited", [payload])
+        case .deleted(let chatId, let messageId):
+            namespace.emit(to: room(chatId), "messageDeleted", [["chatId": .string(chatId), "messageId": .string(messageId), "_id": .string(messageId)]])
+        case .edited(let chatId, let payload):
+            namespace.emit(to: room(chatId), "messageEdited", [payload])
+        case .deleted(let chatId, let messageId):
+            namespace.emit(to: room(chatId), "messageDeleted", [["chatId": .string(chatId), "messageId": .string(messageId), "_id": .string(messageId)]])
         case .typing(let chatId, let userId, let started):
             namespace.emit(to: room(chatId), except: socketId, started ? "typing" : "stopTyping", [["chatId": .string(chatId), "userId": .string(userId)]])
         case .left(let chatId, let userId):

@@ -13,6 +13,7 @@ extension MessageView {
             ("chatId", .string(chatId)),
             ("createdAt", .string(ISO8601Seconds.format(createdAt))),
         ]
+        if let editedAt { members.append(("editedAt", .string(ISO8601Seconds.format(editedAt)))) }
         if let file {
             members.append(("file", [
                 "contentType": .string(file.contentType),

@@ -89,3 +89,8 @@ struct LeftGroup: ResponseEncodable {
 }
 
 extension ChatView: ResponseEncodable {}
+
+/// `PATCH /messages/:chatId/:messageId`: the new text.
+struct EditMessageRequest: Decodable {
+    let text: String
+}

@@ -23,6 +23,8 @@ struct ChatRoutes: Sendable {
         router.put("/leave-group", use: leaveGroup)
         router.get("/my-chats", use: myChats)
         router.get("/messages/:chatId", use: messages)
+        router.patch("/messages/:chatId/:messageId", use: editMessage)
+        router.delete("/messages/:chatId/:messageId", use: deleteMessage)
         router.post("/send-file", use: sendFile)
         router.get("/files/:fileId", use: file)
     }
