@@ -205,3 +205,39 @@ extension ChatTests {
     }
 }
 }
+
+/// Unread counts from per-member read markers; marking read over the socket or REST, and
+/// the room hearing it on every replica; `readBy` computed, the messages never rewritten.
+extension ChatTests {
+@Suite struct ReadMarkerTests {
+    @Test func chatListsCountUnreadAndReadingMovesTheMarker() async throws {
+        try await Stack.run(chatReplicas: 2) { stack in
+            let (ada, bob) = (try await stack.user("Ada"), try await stack.user("Bob"))
+            try await stack.connect(ada, bob)
+            let chat = try #require(try await stack.directChat(ada, with: bob).chatId)
+            for replica in stack.chats {
+                let ready = await eventually(timeout: .seconds(20)) { try await replica.execute(uri: "/ready", method: .get) { $0.status == .ok } }
+                #expect(ready)
+            }
+            let seen = try await runChatClients([
+                "http://127.0.0.1:\(stack.chats[0].port!)", "http://127.0.0.1:\(stack.chats[1].port!)", ada.token, bob.token, chat,
+            ], script: "reading.py")
+            let before = seen["unreadBefore"] as? [String: [Int]]
+            #expect(before?["bob"] == [3] && before?["ada"] == [0], "three from Ada unread by Bob; none of her own: \(String(describing: before))")
+            let mark = seen["socketMark"] as? [String: Any]
+            #expect(mark?["ok"] as? Bool == true && mark?["readAt"] as? String != nil)
+            #expect(seen["adaHeardIt"] as? Bool == true, "Ada, on the other replica, hears that Bob read")
+            let heard = (seen["adaHeard"] as? [[String: Any]])?.first
+            #expect(heard?["userId"] as? String == bob.id && heard?["chatId"] as? String == chat && heard?["readAt"] as? String == mark?["readAt"] as? String)
+            #expect(seen["unreadAfterMark"] as? [Int] == [0] && seen["unreadAfterFour"] as? [Int] == [1])
+            #expect((seen["restMark"] as? [String: Any])?["readAt"] as? String != nil)
+            #expect((seen["restMarkAgain"] as? [String: Any])?["readAt"] is NSNull, "nothing new: the marker stays, readAt null")
+            #expect(seen["unreadAtEnd"] as? [Int] == [0])
+            let readBy = seen["readBy"] as? [[String]] ?? []
+            #expect(readBy.count == 4 && readBy.allSatisfy { Set($0) == [ada.id, bob.id] }, "readBy, computed from the markers: \(readBy)")
+            let stored = try await stack.chatDB.collection("messages", of: BSONDocument.self).findAll(.eq("chatId", chat))
+            #expect(stored.count == 4 && stored.allSatisfy { $0["readBy"] == .array([.string(ada.id)]) }, "no message was rewritten by reading")
+        }
+    }
+}
+}

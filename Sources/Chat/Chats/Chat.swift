@@ -13,6 +13,9 @@ public struct Chat: Codable, Sendable, Equatable {
     public var lastMessage: LastMessage?
     public var createdAt: Date
     public var updatedAt: Date
+    /// Each member's read marker: they have read every message created up to it. One
+    /// field per member, however many messages (a message's `readBy` is computed from them).
+    public var readMarkers: [String: Date]? = nil
 
     public enum ChatType: String, Codable, Sendable { case direct, group }
 }
@@ -60,8 +63,10 @@ public struct ChatView: Codable, Sendable, Equatable {
     public var lastMessagePreview: LastMessage?
     public var createdAt: Date
     public var updatedAt: Date
+    /// Messages from others after the caller's read marker (`GET /my-chats` only).
+    public var unreadCount: Int?
 
-    public init(_ chat: Chat) {
+    public init(_ chat: Chat, unreadCount: Int? = nil) {
         id = chat._id.hex
         _id = chat._id.hex
         chatType = chat.chatType
@@ -72,6 +77,7 @@ public struct ChatView: Codable, Sendable, Equatable {
         lastMessagePreview = chat.lastMessage
         createdAt = chat.createdAt
         updatedAt = chat.updatedAt
+        self.unreadCount = unreadCount
     }
 
     /// Absent values are `null`, not missing keys (the reference's documents had every field).
@@ -87,5 +93,6 @@ public struct ChatView: Codable, Sendable, Equatable {
         try c.encode(lastMessagePreview, forKey: .lastMessagePreview)
         try c.encode(createdAt, forKey: .createdAt)
         try c.encode(updatedAt, forKey: .updatedAt)
+        try c.encodeIfPresent(unreadCount, forKey: .unreadCount)
     }
 }

@@ -23,7 +23,10 @@ public protocol ChatStore: Sendable {
     func add(_ message: Message) async throws
     /// Newest first, written before the message `before` when given.
     func messages(chatId: String, before: ObjectId?, limit: Int) async throws -> [Message]
-    func markRead(chatId: String, userId: String) async throws
+    /// Moves the member's read marker up to the chat's newest message: the marker, when it moved.
+    func markRead(chatId: String, userId: String) async throws -> Date?
+    /// Per chat, the messages from others after `userId`'s read marker (counted up to 10,000 in all).
+    func unreadCounts(of userId: String, in chats: [Chat]) async throws -> [String: Int]
     /// The message a file was sent with.
     func message(fileId: String) async throws -> Message?
     func message(id: ObjectId, chatId: String) async throws -> Message?
@@ -49,8 +52,9 @@ public struct MongoChatStore: ChatStore {
     let chats: MongoCollection<Chat>
     let messages: MongoCollection<Message>
     let connections: MongoCollection<Connection>
-    /// The same collection, for reads of a few fields.
+    /// The same collections, for reads of a few fields.
     let chatIds: MongoCollection<BSONDocument>
+    let messageChatIds: MongoCollection<BSONDocument>
 
     /// The chats' newest messages, written after them: list it among the services.
     public let recentActivity: RecentActivity
@@ -60,6 +64,7 @@ public struct MongoChatStore: ChatStore {
         recentActivity = RecentActivity(chats: chats, logger: logger)
         chatIds = database.collection("chats")
         messages = database.collection("messages")
+        messageChatIds = database.collection("messages")
         connections = database.collection("connections")
     }
 
@@ -194,8 +199,32 @@ public struct MongoChatStore: ChatStore {
         return try await messages.findAll(filter, options: FindOptions(sort: [("createdAt", .descending), ("_id", .descending)], limit: limit))
     }
 
-    public func markRead(chatId: String, userId: String) async throws {
-        _ = try await messages.updateMany(.eq("chatId", chatId) && .ne("readBy", userId), Update.addToSet("readBy", userId))
+    public func markRead(chatId: String, userId: String) async throws -> Date? {
+        // A user id names a field: only ids (24 hex digits) ever do.
+        guard let chat = ObjectId(chatId), ObjectId(userId) != nil,
+              let newest = try await messages(chatId: chatId, before: nil, limit: 1).first else { return nil }
+        // The newest message's own time, not this replica's clock: exact whatever the clocks say.
+        let field = "readMarkers.\(userId)"
+        let moved = try await chats.updateOne(.eq("_id", chat) && .eq("participants", userId) && (.exists(field, false) || .lt(field, newest.createdAt)),
+                                              Update().max(field, newest.createdAt))
+        return moved.modified > 0 ? newest.createdAt : nil
+    }
+
+    public static let unreadCountLimit = 10_000
+
+    public func unreadCounts(of userId: String, in chats: [Chat]) async throws -> [String: Int] {
+        let unread = chats.map { chat -> Filter in
+            // `readBy` still holds the readers of messages from before the markers.
+            let fromOthers: Filter = .eq("chatId", chat._id.hex) && .ne("senderId", userId) && .ne("readBy", userId)
+            guard let marker = chat.readMarkers?[userId] else { return fromOthers }
+            return fromOthers && .gt("createdAt", marker)
+        }
+        guard let first = unread.first else { return [:] }
+        let found = try await messageChatIds.findAll(unread.dropFirst().reduce(first) { $0 || $1 },
+                                                     options: FindOptions(limit: Self.unreadCountLimit, projection: ["chatId"]))
+        var counts: [String: Int] = [:]
+        for message in found { if let chatId = message["chatId"]?.stringValue { counts[chatId, default: 0] += 1 } }
+        return counts
     }
 
     public func message(fileId: String) async throws -> Message? {

@@ -53,14 +53,20 @@ public struct MessageView: Codable, Sendable, Equatable {
     public var editedAt: Date?
     public var updatedAt: Date
 
-    public init(_ message: Message) {
+    /// `readMarkers`: the chat's; whoever's marker reached the message has read it (besides
+    /// those stored in the message itself: its sender, and readers from before the markers).
+    public init(_ message: Message, readMarkers: [String: Date]? = nil) {
         id = message._id.hex
         _id = message._id.hex
         chatId = message.chatId
         senderId = message.senderId
         text = message.text
         file = message.file.map(FileView.init)
-        readBy = message.readBy
+        var readBy = message.readBy
+        for (user, marker) in (readMarkers ?? [:]).sorted(by: { $0.key < $1.key }) where marker >= message.createdAt && !readBy.contains(user) {
+            readBy.append(user)
+        }
+        self.readBy = readBy
         createdAt = message.createdAt
         editedAt = message.editedAt
         updatedAt = message.editedAt ?? message.createdAt

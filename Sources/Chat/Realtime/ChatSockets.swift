@@ -19,6 +19,7 @@ struct ChatSockets: Sendable {
     let access: AccessTokenCheck
     let limits: SocketLimits
     let logger: Logger
+    var reading: ReadMarkers { ReadMarkers(store: store, live: live) }
 
     func install(on namespace: Namespace) {
         namespace.authorize { socket in
@@ -37,6 +38,7 @@ struct ChatSockets: Sendable {
                 ack?([["ok": true, "chatId": .string(chatId)]])
             }
             on(socket, "sendMessage") { arguments, ack in await send(socket, arguments, ack) }
+            on(socket, "markRead") { arguments, ack in await markRead(socket, arguments, ack) }
             on(socket, "typing") { arguments, ack in await typing(socket, arguments, ack, started: true) }
             on(socket, "stopTyping") { arguments, ack in await typing(socket, arguments, ack, started: false) }
         }
@@ -93,7 +95,7 @@ struct ChatSockets: Sendable {
                 return reply(socket, ack, error: "not_found", "Chat not found")
             }
             socket.join(LiveMessages.room(chatId))
-            try await store.markRead(chatId: chatId, userId: userId)
+            try await reading.markRead(chatId: chatId, userId: userId)
             ack?([["ok": true, "chatId": .string(chatId)]])
         } catch {
             logger.error("joinChat failed: \(error)", metadata: ["chatId": "\(chatId)"])
@@ -122,6 +124,21 @@ struct ChatSockets: Sendable {
         } catch {
             logger.error("sendMessage failed: \(error)", metadata: ["chatId": "\(chatId)"])
             reply(socket, ack, error: "unavailable", "The message was not stored; try again")
+        }
+    }
+
+    /// The socket's user has read the chat up to its newest message; ack `{ok, chatId, readAt}`
+    /// (`readAt` null when the marker was there already).
+    func markRead(_ socket: Socket, _ arguments: [JSONValue], _ ack: Acknowledgement?) async {
+        guard let userId = socket[data: "userId"] else { return }
+        guard let chatId = Self.chatId(in: arguments) else { return reply(socket, ack, error: "invalid_id", "chatId must be a chat id (24 hex digits)") }
+        do {
+            guard try await membership.isParticipant(userId, of: chatId) else { return reply(socket, ack, error: "not_found", "Chat not found") }
+            let marker = try await reading.markRead(chatId: chatId, userId: userId)
+            ack?([["ok": true, "chatId": .string(chatId), "readAt": marker.map { .string(ISO8601Seconds.format($0)) } ?? .null]])
+        } catch {
+            logger.error("markRead failed: \(error)", metadata: ["chatId": "\(chatId)"])
+            reply(socket, ack, error: "unavailable", "Try again shortly")
         }
     }
 

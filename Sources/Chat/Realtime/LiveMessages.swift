@@ -1,3 +1,4 @@
+import Foundation
 import SocketIO
 
 /// What happens in a chat's room, for the sockets in it on every replica.
@@ -10,6 +11,8 @@ enum RoomEvent: Sendable, Equatable {
     case edited(chatId: String, payload: JSONValue)
     /// The sender deleted a message.
     case deleted(chatId: String, messageId: String)
+    /// A member's read marker moved up to `at` (they read every message created until then).
+    case read(chatId: String, userId: String, at: Date)
     /// A participant started (or stopped) typing: live only, never stored.
     case typing(chatId: String, userId: String, started: Bool)
 
@@ -19,6 +22,7 @@ enum RoomEvent: Sendable, Equatable {
         case .left(let chatId, _): chatId
         case .edited(let chatId, _): chatId
         case .deleted(let chatId, _): chatId
+        case .read(let chatId, _, _): chatId
         case .typing(let chatId, _, _): chatId
         }
     }
@@ -31,6 +35,8 @@ enum RoomEvent: Sendable, Equatable {
         case .left(let chatId, let userId): ["type": "left", "chatId": .string(chatId), "userId": .string(userId)]
         case .edited(let chatId, let payload): ["type": "edited", "chatId": .string(chatId), "payload": payload]
         case .deleted(let chatId, let messageId): ["type": "deleted", "chatId": .string(chatId), "messageId": .string(messageId)]
+        case .read(let chatId, let userId, let at):
+            ["type": "read", "chatId": .string(chatId), "userId": .string(userId), "at": .number(at.timeIntervalSince1970 * 1000)]
         case .typing(let chatId, let userId, let started):
             ["type": started ? "typing" : "stopTyping", "chatId": .string(chatId), "userId": .string(userId)]
         }
@@ -45,6 +51,9 @@ enum RoomEvent: Sendable, Equatable {
         case "deleted":
             guard let messageId = json["messageId"]?.stringValue else { return nil }
             self = .deleted(chatId: chatId, messageId: messageId)
+        case "read":
+            guard let userId = json["userId"]?.stringValue, case .number(let millis)? = json["at"] else { return nil }
+            self = .read(chatId: chatId, userId: userId, at: Date(timeIntervalSince1970: millis / 1000))
         case "left":
             guard let userId = json["userId"]?.stringValue else { return nil }
             self = .left(chatId: chatId, userId: userId)
@@ -110,6 +119,8 @@ final class LiveMessages: Sendable {
             namespace.emit(to: room(chatId), "messageEdited", [payload])
         case .deleted(let chatId, let messageId):
             namespace.emit(to: room(chatId), "messageDeleted", [["chatId": .string(chatId), "messageId": .string(messageId), "_id": .string(messageId)]])
+        case .read(let chatId, let userId, let at):
+            namespace.emit(to: room(chatId), "messagesRead", [["chatId": .string(chatId), "userId": .string(userId), "readAt": .string(ISO8601Seconds.format(at))]])
         case .typing(let chatId, let userId, let started):
             namespace.emit(to: room(chatId), except: socketId, started ? "typing" : "stopTyping", [["chatId": .string(chatId), "userId": .string(userId)]])
         case .left(let chatId, let userId):

@@ -1,4 +1,5 @@
 import BSON
+import Foundation
 import Hummingbird
 import ServiceKit
 
@@ -93,4 +94,20 @@ extension ChatView: ResponseEncodable {}
 /// `PATCH /messages/:chatId/:messageId`: the new text.
 struct EditMessageRequest: Decodable {
     let text: String
+}
+
+/// `POST /messages/:chatId/read`'s answer.
+struct ReadMarkerView: Encodable {
+    let chatId: String
+    let userId: String
+    let readAt: Date?
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(chatId, forKey: .chatId)
+        try c.encode(userId, forKey: .userId)
+        try c.encode(readAt, forKey: .readAt)  // null, not missing, when nothing moved
+    }
+
+    enum CodingKeys: String, CodingKey { case chatId, userId, readAt }
 }

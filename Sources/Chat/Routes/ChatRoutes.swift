@@ -23,6 +23,7 @@ struct ChatRoutes: Sendable {
         router.put("/leave-group", use: leaveGroup)
         router.get("/my-chats", use: myChats)
         router.get("/messages/:chatId", use: messages)
+        router.post("/messages/:chatId/read", use: markRead)
         router.patch("/messages/:chatId/:messageId", use: editMessage)
         router.delete("/messages/:chatId/:messageId", use: deleteMessage)
         router.post("/send-file", use: sendFile)
@@ -117,7 +118,9 @@ struct ChatRoutes: Sendable {
     /// A bare array, as the reference answered.
     @Sendable func myChats(_ request: Request, context: ServiceRequestContext) async throws -> Response {
         let me = try context.requireIdentity().userId
-        return try Self.bare(try await store.chats(of: me).map(ChatView.init), status: .ok, request: request, context: context)
+        let chats = try await store.chats(of: me)
+        let unread = try await store.unreadCounts(of: me, in: chats)
+        return try Self.bare(chats.map { ChatView($0, unreadCount: unread[$0._id.hex] ?? 0) }, status: .ok, request: request, context: context)
     }
 
     /// One page of history as a bare array in the order it was written (the reference's
@@ -136,10 +139,11 @@ struct ChatRoutes: Sendable {
         }
         let limit = try request.queryInteger("limit", default: 50, in: 1...100)
         // Marked first, so the page shows the caller among its readers.
-        try await store.markRead(chatId: chatId.hex, userId: me)
+        try await reading.markRead(chatId: chatId.hex, userId: me)
+        let markers = try await store.chat(id: chatId)?.readMarkers
         let found = try await store.messages(chatId: chatId.hex, before: before, limit: limit + 1)
         let page = Array(found.prefix(limit))
-        var response = try Self.bare(page.reversed().map(MessageView.init), status: .ok, request: request, context: context)
+        var response = try Self.bare(page.reversed().map { MessageView($0, readMarkers: markers) }, status: .ok, request: request, context: context)
         let hasMore = found.count > limit
         response.headers[.xHasMore] = hasMore ? "true" : "false"
         if hasMore, let oldest = page.last?._id.hex {
@@ -149,6 +153,18 @@ struct ChatRoutes: Sendable {
         }
         return response
     }
+
+    /// The caller has read the chat up to its newest message → `{chatId, userId, readAt}`
+    /// (`readAt` null when there is nothing newer to read); `messagesRead` to the room.
+    @Sendable func markRead(_ request: Request, context: ServiceRequestContext) async throws -> Response {
+        let me = try context.requireIdentity().userId
+        let chatId = try context.idParameter("chatId", naming: "a chat id")
+        try await requireParticipant(me, of: chatId.hex)
+        let marker = try await reading.markRead(chatId: chatId.hex, userId: me)
+        return try Self.bare(ReadMarkerView(chatId: chatId.hex, userId: me, readAt: marker), status: .ok, request: request, context: context)
+    }
+
+    var reading: ReadMarkers { ReadMarkers(store: store, live: live) }
 
     /// A value as the whole JSON body (the chat service's reference answered bare records).
     static func bare(_ value: some Encodable, status: HTTPResponse.Status, request: Request, context: ServiceRequestContext) throws -> Response {
