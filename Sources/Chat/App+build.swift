@@ -29,9 +29,14 @@ public func buildChatApplication(_ config: ChatConfiguration, logger: Logger, ro
     // (an AccessTokenCheck given a VerifiedTokens uses it as it is).
     let verifier = VerifiedTokens(JWKSVerifier(url: service.jwksURL, logger: logger))
     let denyList = TokenDenyList(redis: redis, logger: logger)
+    let presence = Presence(
+        replicaId: deliveries.replicaId, redis: redis, heartbeat: .milliseconds(config.presenceHeartbeatMilliseconds),
+        deadAfter: .milliseconds(config.presenceDeadAfterMilliseconds), logger: logger,
+        audience: { try await store.audience(of: $0) },
+        announce: { live.tell(.presence(userId: $0, online: $1, audience: $2)) })
     let limits = SocketLimits(limits: config.flood, typingInterval: .milliseconds(config.typingIntervalMilliseconds))
     ChatSockets(store: store, membership: membership, live: live, access: AccessTokenCheck(verifier: verifier, denyList: denyList),
-                limits: limits, logger: logger)
+                limits: limits, presence: presence, logger: logger)
         .install(on: namespace)
     let engine = EngineServer(configuration: config.engine, handler: sockets, logger: logger)
     let mounts = EngineMounts([("/socket.io", engine)])
@@ -39,7 +44,8 @@ public func buildChatApplication(_ config: ChatConfiguration, logger: Logger, ro
     let router = makeServiceRouter(checks: [.mongo(mongo), .redis(redis), .amqp(consuming: { consumer.isConnected && deliveries.isConnected })])
     router.add(middleware: AuthenticationMiddleware(verifier: verifier, denyList: denyList))
     mounts.addRoutes(to: router)
-    ChatRoutes(store: store, membership: membership, files: ChatFiles(database: database, maxBytes: config.fileMaxBytes), live: live).add(to: router)
+    ChatRoutes(store: store, membership: membership, files: ChatFiles(database: database, maxBytes: config.fileMaxBytes), live: live,
+               presence: presence).add(to: router)
 
     routes?.record("chat", router)
     var app = Application(
@@ -47,9 +53,9 @@ public func buildChatApplication(_ config: ChatConfiguration, logger: Logger, ro
         server: mounts.serverBuilder(maxPayload: config.engine.maxPayload, grace: service.shutdownGrace),
         configuration: .init(address: .hostname(service.host, port: service.port), serverName: "switchboard-chat"),
         // Started in this order; a graceful shutdown stops the HTTP server first (its sockets
-        // drain), then these in reverse: the sessions left, deliveries, events, the chats'
-        // last messages (written), the clients.
-        services: clients.services + [store.recentActivity, consumer, deliveries, engine],
+        // drain), then these in reverse: the sessions left, presence (its users leave),
+        // deliveries, events, the chats' last messages (written), the clients.
+        services: clients.services + [store.recentActivity, consumer, deliveries, presence, engine],
         logger: logger)
     app.beforeServerStarts {
         try await store.prepare()

@@ -17,6 +17,10 @@ public struct ChatConfiguration: Sendable {
     public var flood: FloodLimits
     /// `CHAT_TYPING_INTERVAL_MS` (2000): a user's typing indicator is relayed at most this often per chat.
     public var typingIntervalMilliseconds: Int
+    /// `CHAT_PRESENCE_HEARTBEAT_MS` (2000), `CHAT_PRESENCE_DEAD_AFTER_MS` (10000): a replica's
+    /// presence heartbeat, and how long one may miss beats before the others take its users offline.
+    public var presenceHeartbeatMilliseconds: Int
+    public var presenceDeadAfterMilliseconds: Int
 
     public static func load(from env: Environment = Environment()) throws -> ChatConfiguration {
         ChatConfiguration(
@@ -34,6 +38,8 @@ public struct ChatConfiguration: Sendable {
                 userEventsPerSecond: Double(try env.int("CHAT_USER_EVENTS_PER_SECOND", default: 40, in: 1...100_000)),
                 userEventBurst: Double(try env.int("CHAT_USER_EVENT_BURST", default: 80, in: 1...100_000)),
                 socketsPerUser: try env.int("CHAT_SOCKETS_PER_USER", default: 20, in: 1...10_000)),
-            typingIntervalMilliseconds: try env.int("CHAT_TYPING_INTERVAL_MS", default: 2000, in: 100...60_000))
+            typingIntervalMilliseconds: try env.int("CHAT_TYPING_INTERVAL_MS", default: 2000, in: 100...60_000),
+            presenceHeartbeatMilliseconds: try env.int("CHAT_PRESENCE_HEARTBEAT_MS", default: 2000, in: 100...60_000),
+            presenceDeadAfterMilliseconds: try env.int("CHAT_PRESENCE_DEAD_AFTER_MS", default: 10_000, in: 300...600_000))
     }
 }

@@ -22,6 +22,11 @@ public enum RedisValue: Sendable, Equatable {
         if case .integer(let i) = self { return i }
         return nil
     }
+
+    public var array: [RedisValue]? {
+        if case .array(let a) = self { return a }
+        return nil
+    }
 }
 
 /// One argument of a command: text or raw bytes.

@@ -2,6 +2,7 @@ import BSON
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import Redis
 import ServiceTestSupport
 import Testing
 import TestSupport
@@ -237,6 +238,64 @@ extension ChatTests {
             #expect(readBy.count == 4 && readBy.allSatisfy { Set($0) == [ada.id, bob.id] }, "readBy, computed from the markers: \(readBy)")
             let stored = try await stack.chatDB.collection("messages", of: BSONDocument.self).findAll(.eq("chatId", chat))
             #expect(stored.count == 4 && stored.allSatisfy { $0["readBy"] == .array([.string(ada.id)]) }, "no message was rewritten by reading")
+        }
+    }
+}
+}
+
+/// Presence across replicas: contacts hear a user come online and go offline, tabs count
+/// as one, and a replica that stops beating takes its users offline.
+extension ChatTests {
+@Suite struct PresenceTests {
+    static let fast = ["CHAT_PRESENCE_HEARTBEAT_MS": "500", "CHAT_PRESENCE_DEAD_AFTER_MS": "3000"]
+
+    @Test func contactsHearAUserComeAndGoOnEveryReplica() async throws {
+        try await Stack.run(chatReplicas: 2, chatEnvironment: Self.fast) { stack in
+            let (ada, bob, eve) = (try await stack.user("Ada"), try await stack.user("Bob"), try await stack.user("Eve"))
+            try await stack.connect(ada, bob)
+            for replica in stack.chats {
+                let ready = await eventually(timeout: .seconds(20)) { try await replica.execute(uri: "/ready", method: .get) { $0.status == .ok } }
+                #expect(ready)
+            }
+            let rounds = 10
+            let seen = try await runChatClients([
+                "http://127.0.0.1:\(stack.chats[0].port!)", "http://127.0.0.1:\(stack.chats[1].port!)",
+                ada.token, bob.token, eve.token, bob.id, String(rounds),
+            ], script: "presence.py")
+            let latencies = (seen["latencies"] as? [Any] ?? []).compactMap { $0 as? Double }.sorted()
+            #expect(latencies.count == 2 * rounds, "Ada heard every arrival and departure: \(String(describing: seen["latencies"]))")
+            let p95 = latencies.isEmpty ? .infinity : latencies[Int((Double(latencies.count) * 0.95).rounded(.up)) - 1]
+            print("presence latency across replicas, \(latencies.count) changes: p50 \(latencies.isEmpty ? 0 : latencies[latencies.count / 2]) s, p95 \(p95) s, max \(latencies.last ?? 0) s")
+            #expect(p95 < 2, "p95 within 2 s: \(latencies)")
+            #expect(seen["readBefore"] as? Bool == false && seen["readWithOneTab"] as? Bool == true && seen["readAfter"] as? Bool == false)
+            #expect(seen["tab1Online"] as? Bool == true && seen["lastTabOffline"] as? Bool == true)
+            #expect((seen["whileOneTabLeft"] as? [Any])?.isEmpty == true, "a second tab, and closing one of two, say nothing: \(String(describing: seen["whileOneTabLeft"]))")
+            #expect((seen["eveHeard"] as? [Any])?.isEmpty == true, "Eve is neither Bob's contact nor in a chat with him")
+        }
+    }
+
+    /// A replica that dies cannot say its users left: its heartbeat stops, and the others
+    /// take them offline once it is `CHAT_PRESENCE_DEAD_AFTER_MS` old.
+    @Test func aReplicaThatStopsBeatingTakesItsUsersOffline() async throws {
+        try await Stack.run(chatReplicas: 1, chatEnvironment: Self.fast) { stack in
+            let (ada, bob) = (try await stack.user("Ada"), try await stack.user("Bob"))
+            try await stack.connect(ada, bob)
+            // Bob online only on a replica that beat last 2.5 s ago and then died.
+            let redis = RedisClient(port: TestServers.redisPort)
+            let dead = "dead-\(UUID().uuidString)"
+            let lastBeat = Date().addingTimeInterval(-2.5)
+            _ = try await redis.pipeline([
+                ["ZADD", "presence:v1:replicas", Int(lastBeat.timeIntervalSince1970 * 1000), dead],
+                ["HSET", "presence:v1:user:\(bob.id)", dead, "1"], ["SADD", "presence:v1:replica:\(dead)", bob.id],
+            ])
+            let seen = try await runChatClients(["http://127.0.0.1:\(stack.chats[0].port!)", ada.token, bob.id, "10"], script: "presence_sweep.py")
+            let offlineAt = try #require(seen["offlineAt"] as? Double, "Ada heard Bob go offline")
+            let after = offlineAt - lastBeat.timeIntervalSince1970
+            print("a dead replica's user went offline \(after) s after its last heartbeat (dead after 3 s, beats every 0.5 s)")
+            #expect(after >= 3 && after < 5, "once the replica is 3 s silent, within a beat or two: \(after)")
+            let left = try await redis.pipeline([["EXISTS", "presence:v1:user:\(bob.id)"], ["EXISTS", "presence:v1:replica:\(dead)"], ["ZSCORE", "presence:v1:replicas", dead]])
+            #expect(left.map(\.integer) == [0, 0, nil], "nothing of the dead replica is left: \(left)")
+            try await redis.close()
         }
     }
 }

@@ -65,4 +65,11 @@ import Testing
         #expect(RoomEvent(json: try JSONValue.parse(event.json.serialized())) == event)
         #expect(RoomEvent(json: ["type": "typing", "chatId": "c"]) == nil, "no user, no event")
     }
+
+    @Test func aUsersTabsOnAReplicaCountAsOnePresence() {
+        var local = LocalPresence()
+        let changes = [local.opened(user: "ada"), local.opened(user: "ada"), local.closed(user: "ada"), local.closed(user: "ada"), local.closed(user: "ada")]
+        #expect(changes == [.arrived("ada"), nil, nil, .departed("ada"), nil], "the first tab arrives, the last departs, an extra close is nothing")
+        #expect(local.sockets.isEmpty)
+    }
 }

@@ -37,6 +37,9 @@ public protocol ChatStore: Sendable {
     /// the message removed, nil when the chat has no such message of theirs.
     func deleteMessage(id: ObjectId, chatId: String, senderId: String) async throws -> Message?
 
+    /// Who hears of a user's presence: their connections and fellow members of their chats.
+    func audience(of userId: String) async throws -> Set<String>
+
     /// Takes a deleted account out of every chat and connection; the chats it was in.
     func forget(userId: String, session: MongoSession?) async throws -> [String]
 }
@@ -254,6 +257,18 @@ public struct MongoChatStore: ChatStore {
             ?? Update.unset("lastMessage")
         _ = try await chats.updateOne(.eq("_id", chat) && .eq("lastMessage.messageId", id.hex), update)
         return deleted
+    }
+
+    public func audience(of userId: String) async throws -> Set<String> {
+        let pairs = try await connections.findAll(.eq("user1", userId) || .eq("user2", userId), options: FindOptions(limit: 10_000))
+        let shared = try await chatIds.findAll(.eq("participants", userId), options: FindOptions(limit: 1000, projection: ["participants"]))
+        var users = Set(pairs.flatMap { [$0.user1, $0.user2] })
+        for chat in shared {
+            guard case .array(let members)? = chat["participants"] else { continue }
+            users.formUnion(members.compactMap(\.stringValue))
+        }
+        users.remove(userId)
+        return users
     }
 
     // MARK: accounts

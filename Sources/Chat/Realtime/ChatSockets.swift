@@ -18,6 +18,7 @@ struct ChatSockets: Sendable {
     let live: LiveMessages
     let access: AccessTokenCheck
     let limits: SocketLimits
+    let presence: Presence
     let logger: Logger
     var reading: ReadMarkers { ReadMarkers(store: store, live: live) }
 
@@ -30,7 +31,12 @@ struct ChatSockets: Sendable {
         }
         namespace.onConnection { socket in
             guard let userId = socket[data: "userId"] else { return }
-            socket.onDisconnect { _ in limits.disconnected(socket: socket.id, user: userId) }
+            socket.join(LiveMessages.userRoom(userId))
+            presence.socketOpened(user: userId)
+            socket.onDisconnect { _ in
+                limits.disconnected(socket: socket.id, user: userId)
+                presence.socketClosed(user: userId)
+            }
             on(socket, "joinChat") { arguments, ack in await join(socket, arguments, ack) }
             on(socket, "leaveChat") { arguments, ack in
                 guard let chatId = Self.chatId(in: arguments) else { return reply(socket, ack, error: "invalid_id", "chatId is required") }

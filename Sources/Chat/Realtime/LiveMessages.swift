@@ -13,6 +13,9 @@ enum RoomEvent: Sendable, Equatable {
     case deleted(chatId: String, messageId: String)
     /// A member's read marker moved up to `at` (they read every message created until then).
     case read(chatId: String, userId: String, at: Date)
+    /// A user came online or went offline (their first socket anywhere opened, or their
+    /// last closed): told to `audience`, their contacts and fellow chat members.
+    case presence(userId: String, online: Bool, audience: [String])
     /// A participant started (or stopped) typing: live only, never stored.
     case typing(chatId: String, userId: String, started: Bool)
 
@@ -23,6 +26,7 @@ enum RoomEvent: Sendable, Equatable {
         case .edited(let chatId, _): chatId
         case .deleted(let chatId, _): chatId
         case .read(let chatId, _, _): chatId
+        case .presence: ""
         case .typing(let chatId, _, _): chatId
         }
     }
@@ -35,6 +39,8 @@ enum RoomEvent: Sendable, Equatable {
         case .left(let chatId, let userId): ["type": "left", "chatId": .string(chatId), "userId": .string(userId)]
         case .edited(let chatId, let payload): ["type": "edited", "chatId": .string(chatId), "payload": payload]
         case .deleted(let chatId, let messageId): ["type": "deleted", "chatId": .string(chatId), "messageId": .string(messageId)]
+        case .presence(let userId, let online, let audience):
+            ["type": "presence", "chatId": "", "userId": .string(userId), "online": .bool(online), "audience": .array(audience.map(JSONValue.string))]
         case .read(let chatId, let userId, let at):
             ["type": "read", "chatId": .string(chatId), "userId": .string(userId), "at": .number(at.timeIntervalSince1970 * 1000)]
         case .typing(let chatId, let userId, let started):
@@ -51,6 +57,10 @@ enum RoomEvent: Sendable, Equatable {
         case "deleted":
             guard let messageId = json["messageId"]?.stringValue else { return nil }
             self = .deleted(chatId: chatId, messageId: messageId)
+        case "presence":
+            guard let userId = json["userId"]?.stringValue, case .bool(let online)? = json["online"],
+                  let audience = json["audience"]?.arrayValue?.compactMap(\.stringValue) else { return nil }
+            self = .presence(userId: userId, online: online, audience: audience)
         case "read":
             guard let userId = json["userId"]?.stringValue, case .number(let millis)? = json["at"] else { return nil }
             self = .read(chatId: chatId, userId: userId, at: Date(timeIntervalSince1970: millis / 1000))
@@ -79,6 +89,8 @@ final class LiveMessages: Sendable {
     }
 
     static func room(_ chatId: String) -> String { "chat:\(chatId)" }
+    /// Every socket of a user, for what is told to them whichever chats they have open.
+    static func userRoom(_ userId: String) -> String { "user:\(userId)" }
 
     /// To every socket in the room, on every replica; `payload` is `message.json`, when the caller has it already.
     func announce(_ message: MessageView, payload: JSONValue? = nil) {
@@ -119,6 +131,8 @@ final class LiveMessages: Sendable {
             namespace.emit(to: room(chatId), "messageEdited", [payload])
         case .deleted(let chatId, let messageId):
             namespace.emit(to: room(chatId), "messageDeleted", [["chatId": .string(chatId), "messageId": .string(messageId), "_id": .string(messageId)]])
+        case .presence(let userId, let online, let audience):
+            for listener in audience { namespace.emit(to: userRoom(listener), "presence", [["userId": .string(userId), "online": .bool(online)]]) }
         case .read(let chatId, let userId, let at):
             namespace.emit(to: room(chatId), "messagesRead", [["chatId": .string(chatId), "userId": .string(userId), "readAt": .string(ISO8601Seconds.format(at))]])
         case .typing(let chatId, let userId, let started):

@@ -111,3 +111,9 @@ struct ReadMarkerView: Encodable {
 
     enum CodingKeys: String, CodingKey { case chatId, userId, readAt }
 }
+
+/// `GET /presence`: one contact or fellow member.
+struct UserPresence: Encodable {
+    let userId: String
+    let online: Bool
+}

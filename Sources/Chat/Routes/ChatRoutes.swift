@@ -11,6 +11,7 @@ struct ChatRoutes: Sendable {
     let membership: Membership
     let files: ChatFiles
     let live: LiveMessages
+    let presence: Presence
 
     static let maxGroupName = 100
     static let maxGroupSize = 256
@@ -22,6 +23,7 @@ struct ChatRoutes: Sendable {
         router.put("/remove-from-group", use: removeFromGroup)
         router.put("/leave-group", use: leaveGroup)
         router.get("/my-chats", use: myChats)
+        router.get("/presence", use: currentPresence)
         router.get("/messages/:chatId", use: messages)
         router.post("/messages/:chatId/read", use: markRead)
         router.patch("/messages/:chatId/:messageId", use: editMessage)
@@ -121,6 +123,15 @@ struct ChatRoutes: Sendable {
         let chats = try await store.chats(of: me)
         let unread = try await store.unreadCounts(of: me, in: chats)
         return try Self.bare(chats.map { ChatView($0, unreadCount: unread[$0._id.hex] ?? 0) }, status: .ok, request: request, context: context)
+    }
+
+    /// Who of the caller's contacts and fellow chat members is online: a bare array of
+    /// `{userId, online}`, by id.
+    @Sendable func currentPresence(_ request: Request, context: ServiceRequestContext) async throws -> Response {
+        let me = try context.requireIdentity().userId
+        let users = try await store.audience(of: me).sorted()
+        let online = try await presence.online(users)
+        return try Self.bare(users.map { UserPresence(userId: $0, online: online[$0] ?? false) }, status: .ok, request: request, context: context)
     }
 
     /// One page of history as a bare array in the order it was written (the reference's
