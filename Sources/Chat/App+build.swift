@@ -18,10 +18,13 @@ public func buildChatApplication(_ config: ChatConfiguration, logger: Logger, ro
     let store = MongoChatStore(database: database, logger: logger)
     let membership = Membership(store: store, cache: FlagCache(redis: redis, prefix: cachePrefix, ttlSeconds: config.permissionCacheSeconds, logger: logger))
 
-    let sockets = SocketServer(connectTimeout: .milliseconds(config.connectTimeoutMilliseconds), logger: logger)
+    let recovery = config.recoveryWindowSeconds > 0
+        ? ChatSessionRecovery(redis: redis, store: store, membership: membership, windowSeconds: config.recoveryWindowSeconds, logger: logger) : nil
+    let sockets = SocketServer(connectTimeout: .milliseconds(config.connectTimeoutMilliseconds), recovery: recovery, logger: logger)
     let namespace = sockets.of("/")
-    let deliveries = Deliveries(amqp: service.amqp, logger: logger) { event in LiveMessages.apply(event, on: namespace) }
-    let live = LiveMessages(namespace: namespace, deliveries: deliveries)
+    let offsets = recovery != nil
+    let deliveries = Deliveries(amqp: service.amqp, logger: logger) { event in LiveMessages.apply(event, on: namespace, offsets: offsets) }
+    let live = LiveMessages(namespace: namespace, deliveries: deliveries, offsets: offsets)
 
     let consumer = EventConsumer(service: service.consumerName, mongo: mongo, database: service.mongoDatabase, amqp: service.amqp, logger: logger)
     ChatEvents.register(on: consumer, store: store, membership: membership, live: live)

@@ -21,6 +21,9 @@ public struct ChatConfiguration: Sendable {
     /// presence heartbeat, and how long one may miss beats before the others take its users offline.
     public var presenceHeartbeatMilliseconds: Int
     public var presenceDeadAfterMilliseconds: Int
+    /// `CHAT_RECOVERY_WINDOW_SECONDS` (120): how long a socket that went away can come back
+    /// with its rooms and missed messages (connection state recovery); 0 turns it off.
+    public var recoveryWindowSeconds: Int
 
     public static func load(from env: Environment = Environment()) throws -> ChatConfiguration {
         ChatConfiguration(
@@ -40,6 +43,7 @@ public struct ChatConfiguration: Sendable {
                 socketsPerUser: try env.int("CHAT_SOCKETS_PER_USER", default: 20, in: 1...10_000)),
             typingIntervalMilliseconds: try env.int("CHAT_TYPING_INTERVAL_MS", default: 2000, in: 100...60_000),
             presenceHeartbeatMilliseconds: try env.int("CHAT_PRESENCE_HEARTBEAT_MS", default: 2000, in: 100...60_000),
-            presenceDeadAfterMilliseconds: try env.int("CHAT_PRESENCE_DEAD_AFTER_MS", default: 10_000, in: 300...600_000))
+            presenceDeadAfterMilliseconds: try env.int("CHAT_PRESENCE_DEAD_AFTER_MS", default: 10_000, in: 300...600_000),
+            recoveryWindowSeconds: try env.int("CHAT_RECOVERY_WINDOW_SECONDS", default: 120, in: 0...86_400))
     }
 }

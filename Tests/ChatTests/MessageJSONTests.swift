@@ -32,13 +32,24 @@ import Testing
     /// What crosses to the other replicas comes back as it went; anything else is refused.
     @Test func roomEventsCrossAsTheyWent() throws {
         let view = Self.message(at: Date(), file: nil)
-        for event in [RoomEvent.message(chatId: view.chatId, payload: view.json), .left(chatId: view.chatId, userId: view.senderId),
+        for event in [RoomEvent.message(chatId: view.chatId, payload: view.json, offset: MessageOffset(view).text), .left(chatId: view.chatId, userId: view.senderId),
                       .edited(chatId: view.chatId, payload: view.json), .deleted(chatId: view.chatId, messageId: view.id)] {
             #expect(RoomEvent(json: try JSONValue.parse(event.json.serialized())) == event)
         }
-        for text in [#"{}"#, #"{"type":"message","chatId":"c"}"#, #"{"type":"message","chatId":"c","payload":"x"}"#,
+        for text in [#"{}"#, #"{"type":"message","chatId":"c"}"#, #"{"type":"message","chatId":"c","payload":"x"}"#, #"{"type":"message","chatId":"c","payload":{}}"#,
                      #"{"type":"left","chatId":"c"}"#, #"{"type":"joined","chatId":"c","userId":"u"}"#, #"[1]"#] {
             #expect(RoomEvent(json: try JSONValue.parse(text)) == nil, "\(text)")
+        }
+    }
+
+    /// A message's offset reads back as it went, orders as the history does, and refuses anything else.
+    @Test func offsetsReadBackAndOrderAsTheHistory() throws {
+        let view = Self.message(at: Date(timeIntervalSince1970: 1_780_000_000.2567), file: nil)
+        let offset = MessageOffset(view)
+        #expect(offset.millis == 1_780_000_000_256 && offset.text == "1780000000256-\(view._id)")
+        #expect(MessageOffset(offset.text) == offset)
+        for bad in ["", "1780000000256", "-\(view._id)", "x-\(view._id)", "1780000000256-nothex", "99999999999999999999-\(view._id)"] {
+            #expect(MessageOffset(bad) == nil, "\(bad)")
         }
     }
 }

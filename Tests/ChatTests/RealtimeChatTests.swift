@@ -300,3 +300,45 @@ extension ChatTests {
     }
 }
 }
+
+/// Connection state recovery with the official Socket.IO 4 client: offline while messages
+/// arrive through another replica, back on a third; and past the window, a new session.
+extension ChatTests {
+@Suite struct RecoveryTests {
+    @Test(arguments: [(window: 45, offline: 30_000), (window: 2, offline: 4_000)])
+    func aClientComesBackOnAnotherReplicaWithWhatItMissed(window: Int, offline: Int) async throws {
+        let count = 50
+        try await Stack.run(chatReplicas: 3, chatEnvironment: ["CHAT_RECOVERY_WINDOW_SECONDS": String(window)]) { stack in
+            let (ada, bob) = (try await stack.user("Ada"), try await stack.user("Bob"))
+            try await stack.connect(ada, bob)
+            let chat = try #require(try await stack.directChat(ada, with: bob).chatId)
+            for replica in stack.chats {
+                let ready = await eventually(timeout: .seconds(20)) { try await replica.execute(uri: "/ready", method: .get) { $0.status == .ok } }
+                #expect(ready)
+            }
+            let urls = stack.chats.map { "http://127.0.0.1:\($0.port!)" }
+            let run = try await PythonRun(interpreter: "/usr/bin/node", "Tests/ChatTests/Clients/recovery.cjs", [
+                TestServers.socketIOClient, urls[0], urls[1], urls[2], ada.token, bob.token, chat, String(offline), String(count),
+            ])
+            let seen = try #require(run.report, "\(run.output)")
+            #expect(seen["error"] == nil, "\(String(describing: seen["error"]))")
+            #expect(seen["stored"] as? Int == count, "Bob's messages were all stored")
+            let heard = seen["heard"] as? [String] ?? []
+            let missed = (1...count).map { "missed \($0)" }
+            let ids = seen["ids"] as? [String] ?? []
+            let recovered = seen["recovered"] as? [Bool] ?? []
+            if offline < window * 1000 {
+                #expect(recovered == [false, true], "socket.recovered on the reconnection: \(recovered)")
+                #expect(ids.count == 2 && ids[0] == ids[1], "the same socket id: \(ids)")
+                #expect(heard == ["before"] + missed, "all \(count), in order, none twice: \(heard)")
+            } else {
+                #expect(recovered == [false, false] && ids.count == 2 && ids[0] != ids[1], "past the window: a new session \(ids) \(recovered)")
+                #expect(heard == ["before"], "nothing replayed into a new session: \(heard)")
+                try await stack.chats[2].execute(uri: "/messages/\(chat)?limit=100", method: .get, headers: ada.bearer) { response in
+                    #expect(jsonArray(response).compactMap { $0["text"] as? String } == ["before"] + missed, "the history over REST has them all")
+                }
+            }
+        }
+    }
+}
+}

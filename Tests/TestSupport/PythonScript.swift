@@ -9,10 +9,15 @@ public struct PythonRun: Sendable {
 
     /// Runs `script` (a path from the repository root) with `arguments`.
     public init(_ script: String, _ arguments: [String] = []) async throws {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("python-\(UUID().uuidString).out").path
+        try await self.init(interpreter: TestServers.python, script, arguments)
+    }
+
+    /// Runs `script` with another interpreter (`node`, for the official Socket.IO client).
+    public init(interpreter: String, _ script: String, _ arguments: [String] = []) async throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("script-\(UUID().uuidString).out").path
         defer { try? FileManager.default.removeItem(atPath: file) }
         let path = TestServers.repositoryRoot.appendingPathComponent(script).path
-        status = try await ChildProcess([TestServers.python, path] + arguments, outputPath: file).wait()
+        status = try await ChildProcess([interpreter, path] + arguments, outputPath: file).wait()
         output = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
     }
 

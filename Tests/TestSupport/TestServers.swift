@@ -46,6 +46,10 @@ public enum TestServers {
         return repositoryRoot.appendingPathComponent(".build/debug/switchboard").path
     }
 
+    /// The official Socket.IO 4 client's browser build, which scripts/install fetches.
+    public static var socketIOClient: String {
+        env["SWITCHBOARD_TEST_SIO_CLIENT"] ?? repositoryRoot.appendingPathComponent(".run/vendor/socket.io.min.js").path
+    }
     public static var python: String { env["SWITCHBOARD_TEST_PYTHON"] ?? repositoryRoot.appendingPathComponent(".venv/bin/python").path }
 
     /// Runs `scripts/servers ARGS` (start, stop, kill, restart a named server) and waits for it.

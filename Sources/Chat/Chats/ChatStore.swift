@@ -23,6 +23,8 @@ public protocol ChatStore: Sendable {
     func add(_ message: Message) async throws
     /// Newest first, written before the message `before` when given.
     func messages(chatId: String, before: ObjectId?, limit: Int) async throws -> [Message]
+    /// In the history's order, those of `chatIds` after (`after`, `id`): what a recovered socket missed.
+    func messages(in chatIds: [String], after: Date, id: ObjectId, limit: Int) async throws -> [Message]
     /// Moves the member's read marker up to the chat's newest message: the marker, when it moved.
     func markRead(chatId: String, userId: String) async throws -> Date?
     /// Per chat, the messages from others after `userId`'s read marker (counted up to 10,000 in all).
@@ -200,6 +202,11 @@ public struct MongoChatStore: ChatStore {
             }
         }
         return try await messages.findAll(filter, options: FindOptions(sort: [("createdAt", .descending), ("_id", .descending)], limit: limit))
+    }
+
+    public func messages(in chatIds: [String], after: Date, id: ObjectId, limit: Int) async throws -> [Message] {
+        let later: Filter = .gt("createdAt", after) || (.eq("createdAt", after) && .gt("_id", id))
+        return try await messages.findAll(.in("chatId", chatIds) && later, options: FindOptions(sort: [("createdAt", .ascending), ("_id", .ascending)], limit: limit))
     }
 
     public func markRead(chatId: String, userId: String) async throws -> Date? {

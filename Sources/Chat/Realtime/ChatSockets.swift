@@ -25,6 +25,8 @@ struct ChatSockets: Sendable {
     func install(on namespace: Namespace) {
         namespace.authorize { socket in
             let userId = try await authenticate(socket.handshake)
+            // A recovered socket is its user's only: another's private session id gets nothing.
+            if socket.recovered, socket[data: "userId"] != userId { throw SocketConnectionRefused("Unauthorized - Invalid or expired token") }
             // Counted from here; every admitted socket reaches onConnection, and its disconnect.
             guard limits.admit(socket: socket.id, user: userId) else { throw SocketConnectionRefused("Too many connections for this user") }
             socket[data: "userId"] = userId

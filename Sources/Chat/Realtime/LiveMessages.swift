@@ -3,8 +3,9 @@ import SocketIO
 
 /// What happens in a chat's room, for the sockets in it on every replica.
 enum RoomEvent: Sendable, Equatable {
-    /// A new, stored message, as the `receiveMessage` argument (`MessageView.json`).
-    case message(chatId: String, payload: JSONValue)
+    /// A new, stored message, as the `receiveMessage` argument (`MessageView.json`), and its
+    /// offset for connection state recovery (`MessageOffset`).
+    case message(chatId: String, payload: JSONValue, offset: String)
     /// A participant left or was removed (or their account was deleted): their sockets stop hearing the chat.
     case left(chatId: String, userId: String)
     /// The sender changed a message's text: its new value (`MessageView.json`).
@@ -21,7 +22,7 @@ enum RoomEvent: Sendable, Equatable {
 
     var chatId: String {
         switch self {
-        case .message(let chatId, _): chatId
+        case .message(let chatId, _, _): chatId
         case .left(let chatId, _): chatId
         case .edited(let chatId, _): chatId
         case .deleted(let chatId, _): chatId
@@ -35,7 +36,7 @@ enum RoomEvent: Sendable, Equatable {
     /// parse it with the socket parser (linear) and emit it without decoding a `MessageView`.
     var json: JSONValue {
         switch self {
-        case .message(let chatId, let payload): ["type": "message", "chatId": .string(chatId), "payload": payload]
+        case .message(let chatId, let payload, let offset): ["type": "message", "chatId": .string(chatId), "payload": payload, "offset": .string(offset)]
         case .left(let chatId, let userId): ["type": "left", "chatId": .string(chatId), "userId": .string(userId)]
         case .edited(let chatId, let payload): ["type": "edited", "chatId": .string(chatId), "payload": payload]
         case .deleted(let chatId, let messageId): ["type": "deleted", "chatId": .string(chatId), "messageId": .string(messageId)]
@@ -51,9 +52,12 @@ enum RoomEvent: Sendable, Equatable {
     init?(json: JSONValue) {
         guard let chatId = json["chatId"]?.stringValue else { return nil }
         switch json["type"]?.stringValue {
-        case "message", "edited":
+        case "message":
+            guard let payload = json["payload"], payload.isObject, let offset = json["offset"]?.stringValue else { return nil }
+            self = .message(chatId: chatId, payload: payload, offset: offset)
+        case "edited":
             guard let payload = json["payload"], payload.isObject else { return nil }
-            self = json["type"]?.stringValue == "message" ? .message(chatId: chatId, payload: payload) : .edited(chatId: chatId, payload: payload)
+            self = .edited(chatId: chatId, payload: payload)
         case "deleted":
             guard let messageId = json["messageId"]?.stringValue else { return nil }
             self = .deleted(chatId: chatId, messageId: messageId)
@@ -82,10 +86,13 @@ final class LiveMessages: Sendable {
     static let maxText = 5000
     let namespace: Namespace
     let deliveries: Deliveries?
+    /// Whether messages go out with their offsets (connection state recovery is on).
+    let offsets: Bool
 
-    init(namespace: Namespace, deliveries: Deliveries?) {
+    init(namespace: Namespace, deliveries: Deliveries?, offsets: Bool) {
         self.namespace = namespace
         self.deliveries = deliveries
+        self.offsets = offsets
     }
 
     static func room(_ chatId: String) -> String { "chat:\(chatId)" }
@@ -94,39 +101,39 @@ final class LiveMessages: Sendable {
 
     /// To every socket in the room, on every replica; `payload` is `message.json`, when the caller has it already.
     func announce(_ message: MessageView, payload: JSONValue? = nil) {
-        let event = RoomEvent.message(chatId: message.chatId, payload: payload ?? message.json)
-        Self.apply(event, on: namespace)
+        let event = RoomEvent.message(chatId: message.chatId, payload: payload ?? message.json, offset: MessageOffset(message).text)
+        apply(event)
         deliveries?.publish(event)
     }
 
     /// Someone left or was removed: their sockets, here and on the other replicas, stop hearing the chat.
     func evict(_ userId: String, from chatId: String) {
-        Self.apply(.left(chatId: chatId, userId: userId), on: namespace)
+        apply(.left(chatId: chatId, userId: userId))
         deliveries?.publish(.left(chatId: chatId, userId: userId))
     }
 
     /// An edit or a deletion, to every socket in the room on every replica.
     func tell(_ event: RoomEvent) {
-        Self.apply(event, on: namespace)
+        apply(event)
         deliveries?.publish(event)
     }
 
     /// Someone's typing indicator, to the rest of the room here (`except` their socket) and on the other replicas.
     func typing(_ userId: String, in chatId: String, started: Bool, except socketId: String) {
         let event = RoomEvent.typing(chatId: chatId, userId: userId, started: started)
-        Self.apply(event, on: namespace, except: socketId)
+        apply(event, except: socketId)
         deliveries?.publish(event)
     }
 
+    func apply(_ event: RoomEvent, except socketId: String? = nil) {
+        Self.apply(event, on: namespace, offsets: offsets, except: socketId)
+    }
+
     /// Applies an event to this replica's sockets (also events from other replicas).
-    static func apply(_ event: RoomEvent, on namespace: Namespace, except socketId: String? = nil) {
+    static func apply(_ event: RoomEvent, on namespace: Namespace, offsets: Bool, except socketId: String? = nil) {
         switch event {
-        case .message(let chatId, let payload):
-            namespace.emit(to: room(chatId), "receiveMessage", [payload])
-        case .edited(let chatId, let payload):
-            namespace.emit(to: room(chatId), "messageEdited", [payload])
-        case .deleted(let chatId, let messageId):
-            namespace.emit(to: room(chatId), "messageDeleted", [["chatId": .string(chatId), "messageId": .string(messageId), "_id": .string(messageId)]])
+        case .message(let chatId, let payload, let offset):
+            namespace.emit(to: room(chatId), "receiveMessage", [payload], offset: offsets ? offset : nil)
         case .edited(let chatId, let payload):
             namespace.emit(to: room(chatId), "messageEdited", [payload])
         case .deleted(let chatId, let messageId):

@@ -43,11 +43,13 @@ public final class Namespace: Sendable {
 
     // MARK: broadcasting
 
-    /// `event` to every socket in `room` (except `except`, a socket id).
-    public func emit(to room: String, except: String? = nil, _ event: String, _ arguments: [JSONValue] = []) {
+    /// `event` to every socket in `room` (except `except`, a socket id). With an `offset`
+    /// (connection state recovery) an `offsetEvent` follows it in the same write: clients
+    /// remember the last one they heard and reconnect with it.
+    public func emit(to room: String, except: String? = nil, _ event: String, _ arguments: [JSONValue] = [], offset: String? = nil) {
         let recipients = sockets(in: room).filter { $0.id != except }
         guard !recipients.isEmpty else { return }
-        broadcast(event, arguments, to: recipients)
+        broadcast(event, arguments, offset: offset, to: recipients)
     }
 
     /// `event` to every socket of the namespace.
@@ -57,8 +59,10 @@ public final class Namespace: Sendable {
     }
 
     /// The event encoded and framed once, queued for every recipient.
-    private func broadcast(_ event: String, _ arguments: [JSONValue], to recipients: [Socket]) {
-        let broadcast = EngineBroadcast(Connection.messages(SocketPacket(.event, namespace: name, payload: .array([.string(event)] + arguments))))
+    private func broadcast(_ event: String, _ arguments: [JSONValue], offset: String? = nil, to recipients: [Socket]) {
+        var messages = Connection.messages(SocketPacket(.event, namespace: name, payload: .array([.string(event)] + arguments)))
+        if let offset { messages += Connection.messages(SocketPacket(.event, namespace: name, payload: [.string(offsetEvent), .string(offset)])) }
+        let broadcast = EngineBroadcast(messages)
         for socket in recipients { socket.connection.session.send(broadcast) }
     }
 
@@ -68,10 +72,12 @@ public final class Namespace: Sendable {
         if let authorizer = state.withLock({ $0.authorizer }) { try await authorizer(socket) }
     }
 
-    func connected(_ socket: Socket) async {
+    /// Adds the socket, in `rooms` too (a recovered socket's), then runs the connection handler.
+    func connected(_ socket: Socket, rooms: [String] = []) async {
         let handler = state.withLock { s in
             s.sockets[socket.id] = socket
             s.rooms[socket.id, default: []].insert(socket.id)  // every socket is in a room named by its id
+            for room in rooms { s.rooms[room, default: []].insert(socket.id) }
             return s.onConnection
         }
         await handler?(socket)

@@ -15,6 +15,10 @@ public final class Socket: Sendable {
     public let id: String
     public let namespace: Namespace
     public let handshake: SocketHandshake
+    /// The private session id a client reconnects with (only with `SessionRecovery`).
+    public let pid: String?
+    /// The socket came back after a short disconnection: its rooms, data and missed broadcasts with it.
+    public let recovered: Bool
     let connection: Connection
     private let state = Mutex<State>(State())
 
@@ -29,11 +33,22 @@ public final class Socket: Sendable {
         var connected = true
     }
 
-    init(id: String, namespace: Namespace, handshake: SocketHandshake, connection: Connection) {
-        self.id = id
+    init(id: String, namespace: Namespace, handshake: SocketHandshake, connection: Connection, pid: String? = nil,
+         recovered: RecoverableSession? = nil) {
+        self.id = recovered?.sid ?? id
         self.namespace = namespace
         self.handshake = handshake
         self.connection = connection
+        self.pid = recovered?.pid ?? pid
+        self.recovered = recovered != nil
+        if let recovered { state.withLock { $0.userData = recovered.data } }
+    }
+
+    /// What recovery keeps of this socket, while it is still in its rooms.
+    func recoverable() -> RecoverableSession? {
+        guard let pid else { return nil }
+        return RecoverableSession(sid: id, pid: pid, namespace: namespace.name, rooms: rooms.subtracting([id]).sorted(),
+                                  data: state.withLock { $0.userData })
     }
 
     /// The Engine.IO session underneath (shared by this client's other namespaces).

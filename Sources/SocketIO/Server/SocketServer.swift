@@ -6,12 +6,15 @@ import Synchronization
 /// acknowledgements, binary attachments. Nothing here knows what the events mean.
 public final class SocketServer: EngineHandler {
     public let connectTimeout: Duration
+    /// Connection state recovery; nil turns it off (no `pid` in CONNECT).
+    let recovery: (any SessionRecovery)?
     let logger: Logger
     private let namespaces = Mutex<[String: Namespace]>([:])
     private let connections = Mutex<[String: Connection]>([:])
 
-    public init(connectTimeout: Duration = .seconds(45), logger: Logger) {
+    public init(connectTimeout: Duration = .seconds(45), recovery: (any SessionRecovery)? = nil, logger: Logger) {
         self.connectTimeout = connectTimeout
+        self.recovery = recovery
         self.logger = logger
         _ = of("/")
     }
@@ -55,6 +58,8 @@ public final class SocketServer: EngineHandler {
     public func engineClosed(_ session: EngineSession, reason: EngineCloseReason) async {
         guard let connection = connections.withLock({ $0.removeValue(forKey: session.id) }) else { return }
         for socket in connection.removeAllSockets() {
+            // Kept before it leaves its rooms; its own id's room comes back by itself.
+            if let recovery, reason.isRecoverable, let kept = socket.recoverable() { await recovery.save(kept) }
             await socket.namespace.remove(socket, reason: reason.rawValue)
         }
     }
@@ -86,8 +91,15 @@ public final class SocketServer: EngineHandler {
             return
         }
         guard connection.socket(namespace: namespace.name) == nil else { return }  // connected already
-        let handshake = SocketHandshake(auth: packet.payload ?? .object([]), engine: connection.session.handshake)
-        let socket = Socket(id: EngineServer.newId(), namespace: namespace, handshake: handshake, connection: connection)
+        let auth = packet.payload ?? .object([])
+        let handshake = SocketHandshake(auth: auth, engine: connection.session.handshake)
+        var restored: (session: RecoverableSession, missed: [MissedBroadcast])?
+        if let recovery, let pid = auth["pid"]?.stringValue, let offset = auth["offset"]?.stringValue,
+           let found = await recovery.restore(pid: pid, offset: offset), found.session.namespace == namespace.name {
+            restored = found
+        }
+        let socket = Socket(id: EngineServer.newId(), namespace: namespace, handshake: handshake, connection: connection,
+                            pid: recovery == nil ? nil : EngineServer.newId(), recovered: restored?.session)
         do {
             try await namespace.authorize(socket)
         } catch {
@@ -96,9 +108,16 @@ public final class SocketServer: EngineHandler {
             return
         }
         connection.add(socket)
-        connection.send(SocketPacket(.connect, namespace: namespace.name, payload: ["sid": .string(socket.id)]))
+        var accepted: JSONValue = ["sid": .string(socket.id)]
+        if let pid = socket.pid { accepted = ["sid": .string(socket.id), "pid": .string(pid)] }
+        connection.send(SocketPacket(.connect, namespace: namespace.name, payload: accepted))
+        // What it missed comes right after CONNECT, before anything live (its rooms are joined after).
+        for missed in restored?.missed ?? [] {
+            connection.send(SocketPacket(.event, namespace: namespace.name, payload: .array(missed.arguments)))
+            connection.send(SocketPacket(.event, namespace: namespace.name, payload: [.string(offsetEvent), .string(missed.offset)]))
+        }
         await connection.session.written()
-        await namespace.connected(socket)
+        await namespace.connected(socket, rooms: restored?.session.rooms ?? [])
         // The session may have ended while the CONNECT was written, its sockets removed before
         // this one was added: it goes now, so its disconnect handlers run as for any other.
         if connection.session.isClosed { await namespace.remove(socket, reason: "transport close") }
