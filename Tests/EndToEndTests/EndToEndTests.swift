@@ -34,6 +34,20 @@ import TestSupport
         }
     }
 
+    /// The web app the gateway serves, in a real browser (chromium, Playwright): two people
+    /// chat live, a third sees nothing; the screenshots the README shows are taken here.
+    @Test func theWebAppWorksInARealBrowser() async throws {
+        try await SystemUnderTest.run(replicas: 2) { gatewayURL in
+            let shots = ProcessInfo.processInfo.environment["SWITCHBOARD_SCREENSHOTS"]
+                ?? TestServers.repositoryRoot.appendingPathComponent(".run/screenshots").path
+            let run = try await PythonRun("Tests/EndToEndTests/web_app.py", [gatewayURL, shots])
+            let report = run.report ?? ["failed": ["no report: \(run.output.suffix(3000))"]]
+            let failed = report["failed"] as? [String] ?? ["unreadable report"]
+            #expect(failed.isEmpty, "\(failed.joined(separator: "\n"))")
+            #expect((report["passed"] as? [String] ?? []).count == 12, "\(report["passed"] ?? "")")
+        }
+    }
+
     static func runClient(_ url: String) async throws -> [String: Any] {
         let run = try await PythonRun("Tests/EndToEndTests/e2e.py", [url])
         return run.report ?? ["failed": "no report: \(run.output.suffix(2000))"]
@@ -110,6 +124,7 @@ struct SystemUnderTest {
         var text = try String(contentsOf: TestServers.repositoryRoot.appendingPathComponent("gateway.conf"), encoding: .utf8)
         text = text.replacingOccurrences(of: "listen 127.0.0.1:3000;", with: "listen 127.0.0.1:\(port);")
         text = text.replacingOccurrences(of: "openapi openapi.json;", with: "openapi \(TestServers.repositoryRoot.appendingPathComponent("openapi.json").path);")
+        text = text.replacingOccurrences(of: "root web;", with: "root \(TestServers.repositoryRoot.appendingPathComponent("web").path);")
         for (local, ports) in upstreams {
             text = text.replacingOccurrences(of: "upstream 127.0.0.1:\(local);", with: "upstream " + ports.map { "127.0.0.1:\($0)" }.joined(separator: " ") + ";")
         }

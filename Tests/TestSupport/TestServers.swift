@@ -48,7 +48,7 @@ public enum TestServers {
 
     /// The official Socket.IO 4 client's browser build, which scripts/install fetches.
     public static var socketIOClient: String {
-        env["SWITCHBOARD_TEST_SIO_CLIENT"] ?? repositoryRoot.appendingPathComponent(".run/vendor/socket.io.min.js").path
+        env["SWITCHBOARD_TEST_SIO_CLIENT"] ?? repositoryRoot.appendingPathComponent("web/vendor/socket.io.min.js").path
     }
     public static var python: String { env["SWITCHBOARD_TEST_PYTHON"] ?? repositoryRoot.appendingPathComponent(".venv/bin/python").path }
 

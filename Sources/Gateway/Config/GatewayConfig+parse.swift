@@ -85,6 +85,27 @@ extension GatewayConfig {
                 config.sessionRefresh = refresh
                 refreshStatement = statement
             case "defaults": continue
+            case "static":
+                let prefix = try statement.single()
+                guard prefix.hasPrefix("/"), prefix.hasSuffix("/") else { throw statement.error("a static prefix starts and ends with /: \"\(prefix)\"") }
+                guard seenPrefixes.insert(prefix).inserted else { throw statement.error("\(prefix) is defined twice") }
+                var site = StaticSite(prefix: prefix, root: "")
+                for inner in try statement.block() {
+                    switch inner.name {
+                    case "root": site.root = try inner.single()
+                    case "csp": site.contentSecurityPolicy = try inner.single()
+                    default: throw inner.error("unknown directive \"\(inner.name)\" in static")
+                    }
+                }
+                guard !site.root.isEmpty else { throw statement.error("static \(prefix) has no root") }
+                let base = URL(fileURLWithPath: file).deletingLastPathComponent()
+                let directory = site.root.hasPrefix("/") ? URL(fileURLWithPath: site.root) : base.appendingPathComponent(site.root)
+                do {
+                    site.files = try StaticSite.read(directory: directory)
+                } catch {
+                    throw statement.error("static \(prefix): root \(site.root) \(error)")
+                }
+                config.staticSites.append(site)
             case "route":
                 let prefix = try statement.single()
                 guard prefix.hasPrefix("/") else { throw statement.error("a route prefix starts with /: \"\(prefix)\"") }

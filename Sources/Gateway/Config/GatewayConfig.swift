@@ -27,6 +27,8 @@ public struct GatewayConfig: Sendable, Equatable {
     /// The OpenAPI document served at `/openapi.json` (`openapi FILE;`), read and checked at load.
     public var openAPIDocument: [UInt8]?
     public var routes: [Route] = []
+    /// `static PREFIX { … }`: files served by the gateway itself (a browser app).
+    public var staticSites: [StaticSite] = []
     /// `session_refresh { … }`: browser sessions refreshed on the way (see `SessionCookies`); off when absent.
     public var sessionRefresh: SessionRefresh?
 
@@ -139,6 +141,13 @@ public struct GatewayConfig: Sendable, Equatable {
         Header(name: "Referrer-Policy", value: "no-referrer"),
         Header(name: "Content-Security-Policy", value: "default-src 'none'; frame-ancestors 'none'"),
     ]
+
+    /// The static site for `path`: the longest prefix that matches.
+    public func staticSite(for path: String) -> StaticSite? {
+        var best: StaticSite?
+        for site in staticSites where path.hasPrefix(site.prefix) && site.prefix.count > (best?.prefix.count ?? -1) { best = site }
+        return best
+    }
 
     /// The route for `path`: the longest prefix that matches.
     public func route(for path: String) -> Route? {

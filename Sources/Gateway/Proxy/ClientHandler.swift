@@ -305,6 +305,9 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstre
                 return respond(status: .ok, body: local.body, contentType: local.type, requestId: requestId, keepAlive: keepAlive, origin: fields.origin)
             }
         }
+        if !snapshot.config.staticSites.isEmpty, let site = snapshot.config.staticSite(for: path) {
+            return serveStatic(site, path: path, method: head.method, requestId: requestId, keepAlive: keepAlive, origin: fields.origin)
+        }
         guard let active = snapshot.route(for: path) else {
             return respond(status: .notFound, code: "no_route", message: "No route for \(path.prefix(200))", requestId: requestId, keepAlive: keepAlive, origin: fields.origin)
         }
@@ -735,6 +738,32 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstre
     }
 
     // MARK: helpers
+
+    /// A static site's file, from memory; its CSP instead of the API's.
+    private func serveStatic(_ site: StaticSite, path: String, method: HTTPMethod, requestId: String, keepAlive: Bool, origin: String?) {
+        guard method == .GET || method == .HEAD else {
+            return respond(status: .methodNotAllowed, code: "method_not_allowed", message: "Method not allowed", requestId: requestId,
+                           keepAlive: keepAlive, origin: origin, extra: [("Allow", "GET, HEAD")])
+        }
+        guard let file = site.file(for: path) else {
+            return respond(status: .notFound, code: "not_found", message: "No such file", requestId: requestId, keepAlive: keepAlive, origin: origin)
+        }
+        var extra = [("Cache-Control", "no-cache")]
+        if let csp = site.contentSecurityPolicy { extra.append(("Content-Security-Policy", csp)) }
+        // HEAD: the same head (its Content-Length too), no body.
+        let body = ByteBuffer(bytes: file.bytes)
+        answering(keepAlive: keepAlive)
+        if method == .HEAD {
+            var decoration = decoration(requestId: requestId, origin: origin, close: !state.keepAlive)
+            decoration.setCookies = []
+            let head = HeadWriter.ownResponse(status: .ok, contentType: file.contentType, contentLength: body.readableBytes, extra: extra,
+                                              decoration: decoration, allocator: context.channel.allocator)
+            context.writeAndFlush(wrapOutboundOut(head), promise: nil)
+        } else {
+            writeResponse(status: .ok, body: body, contentType: file.contentType, requestId: requestId, keepAlive: state.keepAlive, origin: origin, extra: extra)
+        }
+        current.metrics.record(route: -1, status: 200, seconds: 0)
+    }
 
     /// What the gateway answers itself (GET only).
     static let localPaths: Set<String> = ["/health", "/metrics", "/openapi.json"]

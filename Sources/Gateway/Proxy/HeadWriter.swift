@@ -106,8 +106,14 @@ struct HeadWriter {
         writer.buffer.writeStaticString("\r\n")
         if let contentType { writer.field("Content-Type", contentType) }
         writer.field("Content-Length", String(contentLength))
-        for (name, value) in extra { writer.field(name, value) }
-        decoration.write(into: &writer, present: decoration.securityPresence)
+        // A security header the response sets itself (a static site's CSP) replaces the configured one.
+        var present = decoration.securityPresence
+        for (name, value) in extra {
+            writer.field(name, value)
+            let lowercased = Array(name.lowercased().utf8)
+            for index in decoration.security.indices where decoration.security[index].lowercasedName == lowercased { present[index] = true }
+        }
+        decoration.write(into: &writer, present: present)
         return writer.finish()
     }
 
