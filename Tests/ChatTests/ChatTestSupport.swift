@@ -22,6 +22,22 @@ extension Stack {
         }
     }
 
+    /// Every chat replica ready: its delivery queue bound before anything is sent (`/ready` says so).
+    func expectChatReplicasReady() async {
+        for replica in chats {
+            let ready = await eventually(timeout: .seconds(20)) { try await replica.execute(uri: "/ready", method: .get) { $0.status == .ok } }
+            #expect(ready)
+        }
+    }
+
+    /// `a` and `b` connected, their direct chat opened, every replica ready: the chat's id.
+    func connectedDirectChat(_ a: TestUser, _ b: TestUser) async throws -> String {
+        try await connect(a, b)
+        let chat = try #require(try await directChat(a, with: b).chatId)
+        await expectChatReplicasReady()
+        return chat
+    }
+
     /// `POST /create-direct` as `a` with `b`: the chat id, or the error outcome.
     func directChat(_ a: TestUser, with b: TestUser, replica: Int = 0) async throws -> (outcome: String, chatId: String?) {
         try await chats[replica].execute(uri: "/create-direct", method: .post, headers: a.json, body: json(["receiverId": b.id])) { response in

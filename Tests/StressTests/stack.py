@@ -90,6 +90,7 @@ class Stack:
         text = open(os.path.join(ROOT, "gateway.conf")).read()
         text = text.replace("listen 127.0.0.1:3000;", f"listen 127.0.0.1:{self.ports['gateway']};")
         text = text.replace("openapi openapi.json;", f"openapi {os.path.join(ROOT, 'openapi.json')};")
+        text = text.replace("root web;", f"root {os.path.join(ROOT, 'web')};")
         for kind, port in SERVICES.items():
             upstreams = " ".join(f"127.0.0.1:{self.ports[name]}" for name in self.instances[kind])
             text = text.replace(f"upstream 127.0.0.1:{port};", f"upstream {upstreams};")

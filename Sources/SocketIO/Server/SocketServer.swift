@@ -58,9 +58,11 @@ public final class SocketServer: EngineHandler {
     public func engineClosed(_ session: EngineSession, reason: EngineCloseReason) async {
         guard let connection = connections.withLock({ $0.removeValue(forKey: session.id) }) else { return }
         for socket in connection.removeAllSockets() {
-            // Kept before it leaves its rooms; its own id's room comes back by itself.
-            if let recovery, reason.isRecoverable, let kept = socket.recoverable() { await recovery.save(kept) }
+            // Read while it is in its rooms (its own id's room comes back by itself), kept once
+            // it has left them: a quick reconnection with the same id cannot meet the old socket.
+            let kept = recovery != nil && reason.isRecoverable ? socket.recoverable() : nil
             await socket.namespace.remove(socket, reason: reason.rawValue)
+            if let recovery, let kept { await recovery.save(kept) }
         }
     }
 
