@@ -82,10 +82,12 @@ private struct PoolToDestroy: @unchecked Sendable {
 public final class MongoClient: Service, Sendable {
     let pool: ClientPool
     private let clientThreads: ClientThreads
-    /// A session holds a pooled client for its whole life; if sessions held them all, the
-    /// threads would block popping one and the sessions could never finish. At most
-    /// three quarters of the pool goes to sessions; the others wait, off any thread.
-    let sessionPermits: Permits
+    /// A session or an open cursor holds a pooled client across awaits; if they held them
+    /// all, the threads would block popping one and the holders, waiting for a thread,
+    /// could never finish (seen: 50 sockets connecting at once, each reading with cursors,
+    /// stopped the chat service). At most three quarters of the pool is held so; the other
+    /// holders wait, off any thread.
+    let holdPermits: Permits
     public let logger: Logger
 
     /// - Parameters:
@@ -94,7 +96,7 @@ public final class MongoClient: Service, Sendable {
     ///     clients than that, so open cursors and GridFS streams do not starve it.
     public init(uri: String, threads: Int = 8, logger: Logger = Logger(label: "mongo")) throws {
         pool = try ClientPool(uri: uri, maxSize: threads * 4)
-        sessionPermits = Permits(threads * 3)
+        holdPermits = Permits(threads * 3)
         clientThreads = ClientThreads(count: threads)
         self.logger = logger
     }

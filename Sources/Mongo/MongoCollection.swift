@@ -41,11 +41,22 @@ public struct MongoCollection<Document: Codable & Sendable>: Sendable {
         return MongoCursor(handle: handle, batchSize: options.batchSize)
     }
 
-    /// Every matching document, collected: for result sets known to be small.
+    /// Every matching document, collected: for result sets known to be small. Read to the
+    /// end in one job on one pool thread: no client is held across awaits.
     public func findAll(_ filter: Filter = .all, options: FindOptions = FindOptions()) async throws -> [Document] {
-        var all = [Document]()
-        for try await document in try await find(filter, options: options) { all.append(document) }
-        return all
+        let filterDoc = filter.document
+        let optsDoc = options.document
+        let found = try await client.withCollection(database, name) { collection, _ -> [BSONDocument] in
+            let cursor = try withOptions(optsDoc, session: nil) { try openCursor(collection, filter: filterDoc, options: $0) }
+            defer { mongoc_cursor_destroy(cursor) }
+            var all = [BSONDocument]()
+            var raw: OpaquePointer?
+            while mongoc_cursor_next(cursor, &raw), let raw { all.append(try readBSON(raw)) }
+            var error = bson_error_t()
+            if mongoc_cursor_error(cursor, &error) { throw makeError(error) }
+            return all
+        }
+        return try found.map(decode)
     }
 
     /// The first match, in one round trip on one pool thread (no cursor is kept open).

@@ -33,11 +33,14 @@ final class CursorHandle: Sendable {
     private let state: Mutex<CursorState?>
     private let pool: ClientPool
     private let threads: NIOThreadPool
+    /// The client's `holdPermits`: one is held while the cursor is open.
+    private let permits: Permits
 
-    private init(state: sending CursorState, pool: ClientPool, threads: NIOThreadPool) {
+    private init(state: sending CursorState, pool: ClientPool, threads: NIOThreadPool, permits: Permits) {
         self.state = Mutex(state)
         self.pool = pool
         self.threads = threads
+        self.permits = permits
     }
 
     static func open(
@@ -47,7 +50,21 @@ final class CursorHandle: Sendable {
         let filterDoc = filter.document
         let optsDoc = options.document
         let threads = client.threads
-        return try await threads.runIfActive {
+        let permits = client.holdPermits
+        await permits.acquire()
+        do {
+            return try await open(pool: pool, threads: threads, permits: permits, database: database, collection: collection, filter: filterDoc, options: optsDoc)
+        } catch {
+            permits.release()
+            throw error
+        }
+    }
+
+    private static func open(
+        pool: ClientPool, threads: NIOThreadPool, permits: Permits, database: String, collection: String, filter filterDoc: BSONDocument,
+        options optsDoc: BSONDocument
+    ) async throws -> CursorHandle {
+        try await threads.runIfActive {
             let c = pool.pop()
             guard let coll = mongoc_client_get_collection(c, database, collection) else {
                 pool.push(c)
@@ -59,7 +76,7 @@ final class CursorHandle: Sendable {
                 pool.push(c)
                 throw error
             }
-            return CursorHandle(state: CursorState(client: c, collection: coll, cursor: cursor), pool: pool, threads: threads)
+            return CursorHandle(state: CursorState(client: c, collection: coll, cursor: cursor), pool: pool, threads: threads, permits: permits)
         }
     }
 
@@ -78,6 +95,7 @@ final class CursorHandle: Sendable {
                     let failed = mongoc_cursor_error(current.cursor, &error)
                     current.destroy(into: pool)
                     state = nil
+                    permits.release()
                     if failed { throw makeError(error) }
                 }
                 return batch
@@ -88,8 +106,11 @@ final class CursorHandle: Sendable {
     deinit {
         // A cursor dropped before its end may still need a killCursors round trip: not on this thread.
         guard let abandoned = state.withLock({ $0.take().map(AbandonedCursor.init) }) else { return }
-        let pool = self.pool
-        threads.submit { _ in abandoned.state.destroy(into: pool) }
+        let (pool, permits) = (self.pool, self.permits)
+        threads.submit { _ in
+            abandoned.state.destroy(into: pool)
+            permits.release()
+        }
     }
 }
 

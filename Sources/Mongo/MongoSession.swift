@@ -96,7 +96,7 @@ extension MongoClient {
     /// transaction still open and conflicts again.
     @discardableResult
     public func withTransaction<T: Sendable>(attempts: Int = 8, _ body: (MongoSession) async throws -> T) async throws -> T {
-        try await sessionPermits.withPermit { try await transaction(attempts: attempts, body) }
+        try await holdPermits.withPermit { try await transaction(attempts: attempts, body) }
     }
 
     private func transaction<T: Sendable>(attempts: Int, _ body: (MongoSession) async throws -> T) async throws -> T {
