@@ -69,6 +69,9 @@ for (let i = 0; i < clients; i += 50) {
   for (let j = i; j < Math.min(clients, i + 50); j++) batch.push(open(j));
   sockets.push(...(await Promise.all(batch)));
 }
+// What connecting costs the server (the chat's presence and read markers for every user)
+// is done before the fan-out is measured: SETTLE_SECONDS (default 5) of quiet first.
+await new Promise((r) => setTimeout(r, Number(process.env.SETTLE_SECONDS ?? 5) * 1000));
 const senders = sockets.filter((_, i) => i % group === 0);
 let next = 0, sent = 0;
 // Every 10 ms, a hundredth of the second's messages, from the senders in turn.

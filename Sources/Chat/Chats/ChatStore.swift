@@ -267,9 +267,11 @@ public struct MongoChatStore: ChatStore {
     }
 
     public func audience(of userId: String) async throws -> Set<String> {
-        let pairs = try await connections.findAll(.eq("user1", userId) || .eq("user2", userId), options: FindOptions(limit: 10_000))
+        // Two reads, each on its own index, rather than one $or.
+        async let first = connections.findAll(.eq("user1", userId), options: FindOptions(limit: 10_000))
+        async let second = connections.findAll(.eq("user2", userId), options: FindOptions(limit: 10_000))
         let shared = try await chatIds.findAll(.eq("participants", userId), options: FindOptions(limit: 1000, projection: ["participants"]))
-        var users = Set(pairs.flatMap { [$0.user1, $0.user2] })
+        var users = Set(try await (first + second).flatMap { [$0.user1, $0.user2] })
         for chat in shared {
             guard case .array(let members)? = chat["participants"] else { continue }
             users.formUnion(members.compactMap(\.stringValue))

@@ -69,8 +69,10 @@ final class Presence: Service, Sendable {
     private let logger: Logger
     private let warn: ThrottledWarning
     private let local = Mutex(LocalPresence())
-    private let changes: AsyncStream<LocalPresence.Change>.Continuation
-    private let queued: AsyncStream<LocalPresence.Change>
+    /// Changes in order per user, several users at once: a replica's restart brings all its
+    /// users back within seconds, each change a few round trips.
+    private let lanes: [(queued: AsyncStream<LocalPresence.Change>, changes: AsyncStream<LocalPresence.Change>.Continuation)]
+    static let laneCount = 8
 
     /// `audience`: who hears about a user (their contacts and fellow chat members);
     /// `announce`: tells them, on every replica.
@@ -85,15 +87,20 @@ final class Presence: Service, Sendable {
         self.deadAfter = deadAfter
         self.logger = logger
         warn = ThrottledWarning(logger: logger)
-        (queued, changes) = AsyncStream<LocalPresence.Change>.makeStream()
+        lanes = (0..<Self.laneCount).map { _ in AsyncStream<LocalPresence.Change>.makeStream() }.map { ($0.stream, $0.continuation) }
+    }
+
+    /// A user's changes always take the same lane, so they stay in order.
+    private func lane(_ user: String) -> AsyncStream<LocalPresence.Change>.Continuation {
+        lanes[Int(user.utf8.reduce(UInt32(0)) { $0 &* 31 &+ UInt32($1) } % UInt32(Self.laneCount))].changes
     }
 
     func socketOpened(user: String) {
-        if let change = local.withLock({ $0.opened(user: user) }) { changes.yield(change) }
+        if let change = local.withLock({ $0.opened(user: user) }) { lane(user).yield(change) }
     }
 
     func socketClosed(user: String) {
-        if let change = local.withLock({ $0.closed(user: user) }) { changes.yield(change) }
+        if let change = local.withLock({ $0.closed(user: user) }) { lane(user).yield(change) }
     }
 
     /// Which of `users` have a socket on some replica.
@@ -105,8 +112,10 @@ final class Presence: Service, Sendable {
 
     func run() async throws {
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { [self] in
-                for await change in queued { await apply(change, replica: replicaId) }
+            for (queued, _) in lanes {
+                group.addTask { [self] in
+                    for await change in queued { await apply(change, replica: replicaId) }
+                }
             }
             group.addTask { [self] in
                 while !Task.isShuttingDownGracefully, !Task.isCancelled {
@@ -116,8 +125,8 @@ final class Presence: Service, Sendable {
             }
             try? await gracefulShutdown()
             // The sockets are gone by now (the engine stops first): what is left leaves too.
-            for user in local.withLock({ Array($0.sockets.keys) }) { changes.yield(.departed(user)) }
-            changes.finish()
+            for user in local.withLock({ Array($0.sockets.keys) }) { lane(user).yield(.departed(user)) }
+            for (_, changes) in lanes { changes.finish() }
             await group.waitForAll()
         }
         _ = try? await redis.command("ZREM", Self.replicasKey, replicaId)
