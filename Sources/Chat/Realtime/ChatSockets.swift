@@ -138,10 +138,8 @@ struct ChatSockets: Sendable {
     /// The socket's user has read the chat up to its newest message; ack `{ok, chatId, readAt}`
     /// (`readAt` null when the marker was there already).
     func markRead(_ socket: Socket, _ arguments: [JSONValue], _ ack: Acknowledgement?) async {
-        guard let userId = socket[data: "userId"] else { return }
-        guard let chatId = Self.chatId(in: arguments) else { return reply(socket, ack, error: "invalid_id", "chatId must be a chat id (24 hex digits)") }
+        guard let (userId, chatId) = await participantChat(socket, arguments, ack) else { return }
         do {
-            guard try await membership.isParticipant(userId, of: chatId) else { return reply(socket, ack, error: "not_found", "Chat not found") }
             let marker = try await reading.markRead(chatId: chatId, userId: userId)
             ack?([["ok": true, "chatId": .string(chatId), "readAt": marker.map { .string(ISO8601Seconds.format($0)) } ?? .null]])
         } catch {
@@ -153,16 +151,30 @@ struct ChatSockets: Sendable {
     /// Relayed to the rest of the room at most once per interval per user and chat; a stop
     /// only after a relayed start. Participants only.
     func typing(_ socket: Socket, _ arguments: [JSONValue], _ ack: Acknowledgement?, started: Bool) async {
-        guard let userId = socket[data: "userId"] else { return }
-        guard let chatId = Self.chatId(in: arguments) else { return reply(socket, ack, error: "invalid_id", "chatId must be a chat id (24 hex digits)") }
-        do {
-            guard try await membership.isParticipant(userId, of: chatId) else { return reply(socket, ack, error: "not_found", "Chat not found") }
-        } catch {
-            return reply(socket, ack, error: "unavailable", "Try again shortly")
-        }
+        guard let (userId, chatId) = await participantChat(socket, arguments, ack) else { return }
         let relayed = started ? limits.relaysTypingStart(user: userId, chat: chatId) : limits.relaysTypingStop(user: userId, chat: chatId)
         if relayed { live.typing(userId, in: chatId, started: started, except: socket.id) }
         ack?([["ok": true, "chatId": .string(chatId)]])
+    }
+
+    /// The socket's user and the chat its event names, when they are a participant of it;
+    /// otherwise the refusal is sent (`invalid_id`, `not_found`, `unavailable`) and nil comes back.
+    private func participantChat(_ socket: Socket, _ arguments: [JSONValue], _ ack: Acknowledgement?) async -> (userId: String, chatId: String)? {
+        guard let userId = socket[data: "userId"] else { return nil }
+        guard let chatId = Self.chatId(in: arguments) else {
+            reply(socket, ack, error: "invalid_id", "chatId must be a chat id (24 hex digits)")
+            return nil
+        }
+        do {
+            guard try await membership.isParticipant(userId, of: chatId) else {
+                reply(socket, ack, error: "not_found", "Chat not found")
+                return nil
+            }
+            return (userId, chatId)
+        } catch {
+            reply(socket, ack, error: "unavailable", "Try again shortly")
+            return nil
+        }
     }
 
     /// A refusal: in the acknowledgement when the client asked for one, else as `chatError`.

@@ -153,7 +153,7 @@ final class Presence: Service, Sendable {
         let now = Int(Date().timeIntervalSince1970 * 1000)
         do {
             _ = try await redis.command("ZADD", Self.replicasKey, now, replicaId)
-            let cutoff = now - Int(deadAfter.components.seconds * 1000 + deadAfter.components.attoseconds / 1_000_000_000_000_000)
+            let cutoff = now - Int(deadAfter.seconds * 1000)
             let dead = try await redis.command("ZRANGEBYSCORE", Self.replicasKey, "-inf", "(\(cutoff)")
             for case .bulk(let bytes) in dead.array ?? [] {
                 let replica = String(decoding: bytes, as: UTF8.self)

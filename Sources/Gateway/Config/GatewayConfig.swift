@@ -142,13 +142,6 @@ public struct GatewayConfig: Sendable, Equatable {
         Header(name: "Content-Security-Policy", value: "default-src 'none'; frame-ancestors 'none'"),
     ]
 
-    /// The static site for `path`: the longest prefix that matches.
-    public func staticSite(for path: String) -> StaticSite? {
-        var best: StaticSite?
-        for site in staticSites where path.hasPrefix(site.prefix) && site.prefix.count > (best?.prefix.count ?? -1) { best = site }
-        return best
-    }
-
     /// The route for `path`: the longest prefix that matches.
     public func route(for path: String) -> Route? {
         routeIndex(for: path).map { routes[$0] }

@@ -21,14 +21,6 @@ public struct StaticSite: Sendable, Equatable {
     static let maxFiles = 500
     static let maxBytes = 32 * 1024 * 1024
 
-    /// The file a request path names: `PREFIX` and `PREFIX…/` mean their `index.html`.
-    public func file(for path: String) -> File? {
-        guard path.hasPrefix(prefix) else { return nil }
-        var name = String(path.dropFirst(prefix.count))
-        if name.isEmpty || name.hasSuffix("/") { name += "index.html" }
-        return files[name]
-    }
-
     static func contentType(of name: String) -> String {
         switch name.split(separator: ".").last.map({ $0.lowercased() }) {
         case "html": "text/html; charset=utf-8"

@@ -305,7 +305,7 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstre
                 return respond(status: .ok, body: local.body, contentType: local.type, requestId: requestId, keepAlive: keepAlive, origin: fields.origin)
             }
         }
-        if !snapshot.config.staticSites.isEmpty, let site = snapshot.config.staticSite(for: path) {
+        if let site = snapshot.staticSite(for: path) {
             return serveStatic(site, path: path, method: head.method, requestId: requestId, keepAlive: keepAlive, origin: fields.origin)
         }
         guard let active = snapshot.route(for: path) else {
@@ -687,20 +687,22 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstre
     }
 
     private func respond(status: HTTPResponseStatus, body: ByteBuffer?, contentType: String?, requestId: String, keepAlive: Bool,
-                         origin: String? = nil, extra: [(String, String)] = [], route: Int = -1) {
+                         origin: String? = nil, extra: [(String, String)] = [], route: Int = -1, headOnly: Bool = false) {
         answering(keepAlive: keepAlive)
-        writeResponse(status: status, body: body, contentType: contentType, requestId: requestId, keepAlive: state.keepAlive, origin: origin, extra: extra)
+        writeResponse(status: status, body: body, contentType: contentType, requestId: requestId, keepAlive: state.keepAlive, origin: origin,
+                      extra: extra, headOnly: headOnly)
         current.metrics.record(route: route, status: Int(status.code), seconds: 0)
     }
 
+    /// `headOnly`: a HEAD's answer — the head says the body's length, the body is not sent.
     private func writeResponse(status: HTTPResponseStatus, body: ByteBuffer?, contentType: String?, requestId: String, keepAlive: Bool,
-                               origin: String?, extra: [(String, String)] = [], setCookies: [String] = []) {
+                               origin: String?, extra: [(String, String)] = [], setCookies: [String] = [], headOnly: Bool = false) {
         var decoration = decoration(requestId: requestId, origin: origin, close: !keepAlive)
         decoration.setCookies = setCookies
         let head = HeadWriter.ownResponse(status: status, contentType: contentType, contentLength: body?.readableBytes ?? 0, extra: extra,
                                           decoration: decoration, allocator: context.channel.allocator)
         var bytes = head
-        if let body { bytes.writeImmutableBuffer(body) }
+        if let body, !headOnly { bytes.writeImmutableBuffer(body) }
         context.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
     }
 
@@ -740,7 +742,7 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstre
     // MARK: helpers
 
     /// A static site's file, from memory; its CSP instead of the API's.
-    private func serveStatic(_ site: StaticSite, path: String, method: HTTPMethod, requestId: String, keepAlive: Bool, origin: String?) {
+    private func serveStatic(_ site: ActiveStaticSite, path: String, method: HTTPMethod, requestId: String, keepAlive: Bool, origin: String?) {
         guard method == .GET || method == .HEAD else {
             return respond(status: .methodNotAllowed, code: "method_not_allowed", message: "Method not allowed", requestId: requestId,
                            keepAlive: keepAlive, origin: origin, extra: [("Allow", "GET, HEAD")])
@@ -748,21 +750,9 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstre
         guard let file = site.file(for: path) else {
             return respond(status: .notFound, code: "not_found", message: "No such file", requestId: requestId, keepAlive: keepAlive, origin: origin)
         }
-        var extra = [("Cache-Control", "no-cache")]
-        if let csp = site.contentSecurityPolicy { extra.append(("Content-Security-Policy", csp)) }
         // HEAD: the same head (its Content-Length too), no body.
-        let body = ByteBuffer(bytes: file.bytes)
-        answering(keepAlive: keepAlive)
-        if method == .HEAD {
-            var decoration = decoration(requestId: requestId, origin: origin, close: !state.keepAlive)
-            decoration.setCookies = []
-            let head = HeadWriter.ownResponse(status: .ok, contentType: file.contentType, contentLength: body.readableBytes, extra: extra,
-                                              decoration: decoration, allocator: context.channel.allocator)
-            context.writeAndFlush(wrapOutboundOut(head), promise: nil)
-        } else {
-            writeResponse(status: .ok, body: body, contentType: file.contentType, requestId: requestId, keepAlive: state.keepAlive, origin: origin, extra: extra)
-        }
-        current.metrics.record(route: -1, status: 200, seconds: 0)
+        respond(status: .ok, body: file.body, contentType: file.contentType, requestId: requestId, keepAlive: keepAlive, origin: origin,
+                extra: site.headers, headOnly: method == .HEAD)
     }
 
     /// What the gateway answers itself (GET only).

@@ -111,6 +111,8 @@ final class ConfigSnapshot: Sendable {
     let tlsSecurityHeaders: [HeadWriter.SecurityHeader]
     /// The routes by reference: copying a route per request would retain each of its strings and arrays.
     let routes: [ActiveRoute]
+    /// The static sites, their files as buffers made once.
+    let staticSites: [ActiveStaticSite]
 
     init(_ config: GatewayConfig) {
         self.config = config
@@ -121,6 +123,14 @@ final class ConfigSnapshot: Sendable {
         securityHeaders = config.securityHeaders.map { HeadWriter.SecurityHeader(name: $0.name, value: $0.value) }
         tlsSecurityHeaders = securityHeaders + (config.tls?.hsts.map { [HeadWriter.SecurityHeader(name: "Strict-Transport-Security", value: $0)] } ?? [])
         routes = config.routes.enumerated().map { ActiveRoute(settings: $0.element, index: $0.offset) }
+        staticSites = config.staticSites.map(ActiveStaticSite.init)
+    }
+
+    /// The static site with the longest prefix of `path`, if any.
+    func staticSite(for path: String) -> ActiveStaticSite? {
+        var best: ActiveStaticSite?
+        for site in staticSites where path.hasPrefix(site.prefix) && site.prefix.count > (best?.prefix.count ?? -1) { best = site }
+        return best
     }
 
     /// Whether a client (its address behind trusted proxies) may see `/metrics` and the upstreams.
@@ -129,6 +139,28 @@ final class ConfigSnapshot: Sendable {
     /// The route with the longest prefix of `path`.
     func route(for path: String) -> ActiveRoute? {
         config.routeIndex(for: path).map { routes[$0] }
+    }
+}
+
+/// A static site of the configuration in force: each file's bytes as a buffer, its
+/// response's own headers (Cache-Control, the site's CSP) worked out once.
+final class ActiveStaticSite: Sendable {
+    let prefix: String
+    let files: [String: (body: ByteBuffer, contentType: String)]
+    let headers: [(String, String)]
+
+    init(_ site: StaticSite) {
+        prefix = site.prefix
+        files = site.files.mapValues { (ByteBuffer(bytes: $0.bytes), $0.contentType) }
+        headers = [("Cache-Control", "no-cache")] + (site.contentSecurityPolicy.map { [("Content-Security-Policy", $0)] } ?? [])
+    }
+
+    /// The file a request path names: `PREFIX` and `PREFIX…/` mean their `index.html`.
+    func file(for path: String) -> (body: ByteBuffer, contentType: String)? {
+        guard path.hasPrefix(prefix) else { return nil }
+        var name = String(path.dropFirst(prefix.count))
+        if name.isEmpty || name.hasSuffix("/") { name += "index.html" }
+        return files[name]
     }
 }
 
